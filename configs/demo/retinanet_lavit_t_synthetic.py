@@ -1,0 +1,54 @@
+# The README's demo: RetinaNet + FPN + LaViT-T trained from scratch on CPU on the embedded
+# synthetic COCO-layout set (tools/make_synthetic_data.py writes it to data/synthetic_coco/),
+# evaluated with mmdet's CocoMetric (pycocotools). Derived from the full COCO config: only the
+# data root/metainfo, image size, batch and schedule change.
+_base_ = '../retinanet_lavit_t.py'
+
+data_root = 'data/synthetic_coco/'
+metainfo = dict(
+    classes=('circle', 'square', 'triangle', 'star'),
+    palette=[(220, 20, 60), (0, 160, 0), (0, 60, 220), (230, 200, 0)])
+image_scale = (256, 256)
+max_iters = 400
+
+model = dict(bbox_head=dict(num_classes=4))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=4, num_workers=1,
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline,
+                 filter_cfg=dict(filter_empty_gt=True, min_size=4)))
+val_dataloader = dict(
+    batch_size=4, num_workers=1,
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=4e-4), clip_grad=dict(max_norm=5.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=4e-6),
+]
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2),
+    visualization=dict(draw=False))
+log_processor = dict(by_epoch=False, window_size=20)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

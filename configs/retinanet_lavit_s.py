@@ -1,0 +1,28 @@
+# RetinaNet + FPN with a LaViT-S backbone, COCO 2017, 1x schedule (12 epochs), the AdamW recipe
+# of PVT's RetinaNet (lr 1e-4, weight decay 1e-4, batch 16 = 8 GPUs x 2 images).
+# Data: data/coco/{annotations,train2017,val2017}.  Train: python tools/train.py THIS_FILE
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['lavit_mm.models.det'], allow_failed_imports=False)
+
+model = dict(
+    # mmdet's RetinaNet, plus the backbone's Diagonality Preserving loss as `loss_dp`
+    type='lavit_mm.RetinaNet',
+    backbone=dict(
+        _delete_=True,
+        type='lavit_mm.LaViT',
+        arch='small',
+        drop_path_rate=0.1,
+        dp_loss_weight=0.1,
+        out_indices=(0, 1, 2, 3),
+        # ImageNet weights from configs/lavit_*_in1k (or converted PVT weights):
+        # init_cfg=dict(type='Pretrained', checkpoint='...', prefix='backbone.'),
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 320, 512]))
+
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))

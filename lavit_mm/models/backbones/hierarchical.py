@@ -1,0 +1,253 @@
+"""The one hierarchical vision transformer behind LaViT and PVT.
+
+Four stages at strides 4/8/16/32; each is patch embedding + position embedding + a sequence of
+blocks, the first ``num_va`` of them Vanilla-Attention (VA) layers, the rest Less-Attention
+(LA) layers that transform the previous layer's attention instead of computing their own.
+A plain PVT is this with ``num_va == depths`` and no cross-stage residual.
+"""
+import copy
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..checkpoint import load_pretrained
+from ..layers import (CrossStageResidual, PatchEmbed, PositionEmbedding, SRAttention,
+                      SRLessAttention, TransformerBlock, nlc_to_nchw)
+
+PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios', 'patch_sizes',
+                  'num_va')
+
+
+def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str) -> dict:
+    """Turns a preset name or a dict into a checked dict of per-stage lists."""
+    if isinstance(arch, str):
+        if arch.lower() not in arch_zoo:
+            raise ValueError(f'{owner}: unknown arch {arch!r}; choose one of '
+                             f'{sorted(arch_zoo)} or pass a dict with keys {PER_STAGE_KEYS}')
+        arch = arch_zoo[arch.lower()]
+    if not isinstance(arch, dict):
+        raise TypeError(f'{owner}: arch must be a preset name or a dict, got {type(arch)}')
+    arch = copy.deepcopy(arch)
+    arch.setdefault('patch_sizes', [4, 2, 2, 2])
+    arch.setdefault('num_va', list(arch.get('depths', [])))
+    missing = [k for k in PER_STAGE_KEYS if k not in arch]
+    if missing:
+        raise ValueError(f'{owner}: arch dict is missing {missing}')
+    lengths = {k: len(arch[k]) for k in PER_STAGE_KEYS}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f'{owner}: per-stage lists in arch must all have one entry per stage, '
+                         f'got lengths {lengths}')
+    for i, (dims, heads, depth, va) in enumerate(
+            zip(arch['embed_dims'], arch['num_heads'], arch['depths'], arch['num_va'])):
+        if dims % heads:
+            raise ValueError(f'{owner}: stage {i}: embed_dims {dims} not divisible by '
+                             f'num_heads {heads}')
+        if not (depth == 0 or 1 <= va <= depth):
+            raise ValueError(f'{owner}: stage {i}: num_va={va} must be in [1, depth={depth}]: '
+                             f'an LA layer needs a VA layer before it in its stage')
+    return arch
+
+
+class Stage(nn.Module):
+    """Patch embedding, position embedding, VA then LA blocks, and an output norm."""
+
+    def __init__(self, in_channels, dims, depth, num_va, num_heads, mlp_ratio, sr_ratio,
+                 patch_size, patch_padding, pos_grid, prev_heads, cfg, drop_path_rates):
+        super().__init__()
+        self.patch_embed = PatchEmbed(in_channels, dims, patch_size, patch_padding,
+                                      cfg['norm_cfg'])
+        self.pos_embed = PositionEmbedding(pos_grid, dims, cfg['drop_rate'])
+        attn_kw = dict(dims=dims, num_heads=num_heads, sr_ratio=sr_ratio,
+                       qkv_bias=cfg['qkv_bias'], attn_drop=cfg['attn_drop_rate'],
+                       proj_drop=cfg['drop_rate'], norm_cfg=cfg['norm_cfg'])
+        self.blocks = nn.ModuleList([
+            TransformerBlock(
+                dims,
+                SRAttention(**attn_kw) if j < num_va else
+                SRLessAttention(**attn_kw, kernel_size=cfg['la_kernel_size']),
+                mlp_ratio, cfg['drop_rate'], drop_path_rates[j], cfg['act_cfg'], cfg['norm_cfg'])
+            for j in range(depth)
+        ])
+        self.cross_stage = CrossStageResidual(prev_heads, num_heads) if prev_heads else None
+        self.norm = (nn.LayerNorm(dims, eps=cfg['norm_cfg'].get('eps', 1e-5))
+                     if cfg['norm_after_stage'] else nn.Identity())
+
+    def forward(self, x, prev_state=None, with_cp=False):
+        """x: (B, C_in, H, W) -> (B, C, H', W'), the stage's last attention, DP losses."""
+        x, hw = self.patch_embed(x)  # (B, N, C)
+        x = self.pos_embed(x, hw)
+        state, dp_losses = None, []
+        for j, block in enumerate(self.blocks):
+            if j == 0:
+                context = None
+                if self.cross_stage is not None and prev_state is not None:
+                    context = self.cross_stage(prev_state, hw, block.attn.key_grid(hw))
+            else:
+                context = state if block.is_less_attention else None
+            if with_cp and x.requires_grad:
+                x, state, dp = cp.checkpoint(block, x, hw, context, use_reentrant=False)
+            else:
+                x, state, dp = block(x, hw, context)
+            if dp is not None:
+                dp_losses.append(dp)
+        return nlc_to_nchw(self.norm(x), hw), state, dp_losses
+
+
+class HierarchicalViT(BaseModule):
+    """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
+
+    Args:
+        arch: a preset name from ``arch_zoo`` or a dict of per-stage lists ``embed_dims``,
+            ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios``, optional ``patch_sizes``
+            and ``num_va`` (VA layers per stage; the remaining layers are LA).
+        in_channels: image channels.
+        pretrain_img_size: image size the position tables are defined for.
+        out_indices: stages whose feature maps are returned.
+        patch_padding: 'corner' (pad right/bottom) or an int conv padding (0 floors sizes).
+        cross_stage_residual: add the previous stage's attention to each stage's first layer.
+        la_kernel_size: kernel of the LA token-grid transforms Theta/Psi.
+        dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
+            its computation); reported as ``loss_dp`` by the task models of lavit_mm.
+        norm_after_stage: LayerNorm each stage's output.
+        frozen_stages: -1 trains everything; 0 freezes the first patch/position embedding;
+            k >= 1 also freezes stages 1..k entirely. Re-applied on every ``train()``.
+        norm_eval: keep BatchNorm layers (if any, e.g. in a custom norm_cfg) in eval mode.
+        with_cp: gradient checkpointing per block (saves memory, costs a re-forward).
+        init_cfg: ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads weights with a
+            report of missing/unused keys; otherwise a truncated-normal init.
+    """
+    arch_zoo: Dict[str, dict] = {}
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'tiny',
+                 in_channels: int = 3,
+                 pretrain_img_size: int = 224,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.1,
+                 patch_padding: Union[str, int] = 'corner',
+                 cross_stage_residual: bool = True,
+                 la_kernel_size: int = 3,
+                 dp_loss_weight: float = 0.,
+                 norm_after_stage: bool = False,
+                 act_cfg: dict = dict(type='GELU'),
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        self.arch = resolve_arch(arch, self.arch_zoo, name)
+        num_stages = len(self.arch['depths'])
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        for i in out_indices:
+            if not 0 <= i < num_stages:
+                raise ValueError(f'{name}: out_indices {out_indices} must be in [0, {num_stages})')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {num_stages}]')
+        self.in_channels = in_channels
+        self.out_indices = out_indices
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.dp_loss_weight = float(dp_loss_weight)
+        self.num_features = list(self.arch['embed_dims'])
+        cfg = dict(qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+                   la_kernel_size=la_kernel_size, norm_after_stage=norm_after_stage,
+                   act_cfg=act_cfg, norm_cfg=norm_cfg)
+
+        a = self.arch
+        dpr = torch.linspace(0, drop_path_rate, sum(a['depths'])).tolist()
+        self.stages = nn.ModuleList()
+        stride, prev_heads, channels = 1, 0, in_channels
+        for i in range(num_stages):
+            stride *= a['patch_sizes'][i]
+            start = sum(a['depths'][:i])
+            self.stages.append(Stage(
+                channels, a['embed_dims'][i], a['depths'][i], a['num_va'][i],
+                a['num_heads'][i], a['mlp_ratios'][i], a['sr_ratios'][i],
+                a['patch_sizes'][i], patch_padding,
+                (pretrain_img_size // stride, pretrain_img_size // stride),
+                prev_heads if cross_stage_residual else 0, cfg,
+                dpr[start:start + a['depths'][i]]))
+            channels, prev_heads = a['embed_dims'][i], a['num_heads'][i]
+        for m in self.modules():
+            if isinstance(m, SRLessAttention):
+                m.compute_dp_loss = self.dp_loss_weight > 0
+        self._aux_losses: Dict[str, torch.Tensor] = {}
+        self._freeze_stages()
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor):
+        outs, state, dp_losses = [], None, []
+        for i, stage in enumerate(self.stages):
+            x, state, dp = stage(x, state, self.with_cp and self.training)  # (B, C_i, H_i, W_i)
+            dp_losses += dp
+            if i in self.out_indices:
+                outs.append(x)
+        self._aux_losses = {}
+        if dp_losses:
+            self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(dp_losses).mean()
+        return tuple(outs)
+
+    def aux_losses(self) -> Dict[str, torch.Tensor]:
+        """Auxiliary losses of the last training forward (``loss_dp``), then cleared."""
+        losses, self._aux_losses = self._aux_losses, {}
+        return losses
+
+    # ------------------------------------------------------------------ init / load
+    def init_weights(self):
+        self._init_from_scratch()
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'),
+                            logger=MMLogger.get_current_instance())
+        self._is_init = True
+
+    def _init_from_scratch(self):
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, PositionEmbedding):
+                trunc_normal_(m.pos_embed, std=.02)
+        # LA transforms stay the identity and the cross-stage mix stays zero (not reset above).
+
+    # ------------------------------------------------------------------ train modes
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        first = self.stages[0]
+        frozen: List[nn.Module] = [first.patch_embed, first.pos_embed]
+        frozen += list(self.stages[:self.frozen_stages])
+        for m in frozen:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self

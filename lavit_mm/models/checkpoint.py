@@ -1,0 +1,98 @@
+"""Loading backbone weights with a report, and the pure filter that adapts a state dict.
+
+``load_pretrained`` is what ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)``
+runs for our backbones. Unlike mmengine's silent ``strict=False`` load, it raises when the
+checkpoint cannot be meant for this model (no key with the prefix, no key in common, shape
+mismatches) and logs exactly which keys were missing or unused.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+@dataclass
+class LoadReport:
+    loaded: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)  # in the model, not in the checkpoint
+    unused: List[str] = field(default_factory=list)  # in the checkpoint, not in the model
+
+    def __str__(self):
+        return (f'loaded {len(self.loaded)} tensors; missing {len(self.missing)}: '
+                f'{self.missing}; unused {len(self.unused)}: {self.unused}')
+
+
+def extract_state_dict(checkpoint, prefix: Optional[str] = None,
+                       source: str = 'checkpoint') -> Dict[str, torch.Tensor]:
+    """The (prefix-stripped) state dict of an mmengine/timm/official checkpoint object."""
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{source} is not a state dict or a checkpoint dict '
+                         f'(got {type(checkpoint).__name__})')
+    state = checkpoint
+    for key in ('state_dict', 'model'):
+        if isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        stripped = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not stripped:
+            heads = sorted({k.split('.')[0] + '.' for k in state})[:8]
+            raise ValueError(f'{source} has no key starting with {prefix!r}; its keys start '
+                             f'with {heads}. Set init_cfg prefix to one of those, or None.')
+        state = stripped
+    return state
+
+
+def resize_pos_embed(table: torch.Tensor, target_len: int) -> torch.Tensor:
+    """A (1, L, C) square position table resized (bilinear) to (1, target_len, C)."""
+    src, dst = round(table.shape[1] ** 0.5), round(target_len ** 0.5)
+    if src * src != table.shape[1] or dst * dst != target_len:
+        raise ValueError(f'cannot resize a position table of {table.shape[1]} tokens to '
+                         f'{target_len}: not square grids')
+    grid = table.reshape(1, src, src, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid.float(), size=(dst, dst), mode='bilinear', align_corners=False)
+    return grid.permute(0, 2, 3, 1).reshape(1, target_len, -1).to(table.dtype)
+
+
+def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
+                         model: torch.nn.Module) -> Dict[str, torch.Tensor]:
+    """Adapts a state dict in our layout to ``model``: resizes position tables trained at
+    another image size. Pure: returns a new dict and leaves ``state`` untouched."""
+    own = model.state_dict()
+    out = {}
+    for k, v in state.items():
+        if k.endswith('pos_embed.pos_embed') and k in own and v.shape != own[k].shape \
+                and v.shape[-1] == own[k].shape[-1]:
+            v = resize_pos_embed(v, own[k].shape[1])
+        out[k] = v
+    return out
+
+
+def load_pretrained(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
+                    logger=None) -> LoadReport:
+    """Loads ``filename`` into ``model`` (see module docstring); returns the report."""
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, filename), model)
+    own = model.state_dict()
+    report = LoadReport(
+        loaded=[k for k in state if k in own],
+        missing=[k for k in own if k not in state],
+        unused=[k for k in state if k not in own])
+    if not report.loaded:
+        raise ValueError(
+            f'{filename} shares no key with {type(model).__name__} (its keys look like '
+            f'{list(state)[:4]}): wrong layout or prefix? Convert official/mmdet PVT or Swin '
+            f'weights with tools/convert_weights.py, or set init_cfg prefix.')
+    bad = {k: (tuple(state[k].shape), tuple(own[k].shape))
+           for k in report.loaded if state[k].shape != own[k].shape}
+    if bad:
+        raise ValueError(f'{filename}: shape mismatch (checkpoint, model) for {bad}: the '
+                         f'checkpoint was trained with another arch')
+    model.load_state_dict({k: state[k] for k in report.loaded}, strict=False)
+    if logger is not None:
+        logger.info(f'{type(model).__name__}: loaded {filename}: {report}')
+    return report

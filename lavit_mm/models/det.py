@@ -1,0 +1,11 @@
+"""mmdet task models that report the backbone's ``loss_dp``. Imports mmdet: configs that use
+them list ``lavit_mm.models.det`` in ``custom_imports``."""
+from mmdet.models.detectors import RetinaNet as _RetinaNet
+
+from lavit_mm.registry import MODELS
+from .aux_loss import BackboneAuxLossMixin
+
+
+@MODELS.register_module()
+class RetinaNet(BackboneAuxLossMixin, _RetinaNet):
+    """mmdet's RetinaNet, plus the backbone's auxiliary losses (``loss_dp``)."""

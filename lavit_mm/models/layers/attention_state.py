@@ -1,0 +1,60 @@
+"""The attention a layer hands to the next one, kept in factored form.
+
+A Vanilla-Attention (VA) layer's pre-softmax logits are ``A = q @ k^T`` (the ``1/sqrt(d)``
+scale is folded into ``q``). LaViT's Less-Attention (LA) layers transform ``A`` with linear
+maps along its token axes: ``Theta`` along the key axis, ``Psi`` along the query axis. For such
+maps ``Psi(Theta(A)) = (Psi q) @ (Theta k)^T`` exactly, so we carry ``(q, k)`` instead of the
+``N x N_r`` logits: an LA layer transforms ``q`` (``N x d``) and ``k`` (``N_r x d``), never
+materialises the logits, and still runs the fused ``scaled_dot_product_attention`` kernel.
+A cross-stage residual extends ``q``/``k`` along the feature axis (see ``cross_stage.py``).
+"""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+HW = Tuple[int, int]
+
+
+@dataclass
+class AttentionState:
+    q: torch.Tensor  # (B, heads, N, dq), scale folded in
+    k: torch.Tensor  # (B, heads, N_r, dq)
+    hw_q: HW  # query token grid, N = H * W
+    hw_k: HW  # key token grid, N_r = H_r * W_r
+    own_dims: int  # leading feature dims that are the layer's own (the rest: cross-stage)
+
+    def own(self) -> 'AttentionState':
+        """The layer's own factors, without any cross-stage extension."""
+        d = self.own_dims
+        return AttentionState(self.q[..., :d], self.k[..., :d], self.hw_q, self.hw_k, d)
+
+    def logits(self, query_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Materialised logits (B, heads, N or len(query_index), N_r): for losses/analysis."""
+        q = self.q if query_index is None else self.q[:, :, query_index]
+        return q @ self.k.transpose(-2, -1)
+
+
+def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.) -> torch.Tensor:
+    """softmax(q k^T) v with the fused kernel. v: (B, heads, N_r, dv) -> (B, heads, N, dv)."""
+    return F.scaled_dot_product_attention(
+        state.q, state.k, v, dropout_p=dropout_p, scale=1.0)
+
+
+def tokens_to_grid(t: torch.Tensor, hw: HW) -> torch.Tensor:
+    B, h, N, d = t.shape
+    return t.transpose(2, 3).reshape(B, h * d, hw[0], hw[1])  # (B,h,N,d) -> (B,h*d,H,W)
+
+
+def grid_to_tokens(t: torch.Tensor, heads: int) -> torch.Tensor:
+    B, hd, H, W = t.shape
+    return t.reshape(B, heads, hd // heads, H * W).transpose(2, 3)  # -> (B,h,H*W,d)
+
+
+def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:
+    """Average-pool per-head token features (B, h, H*W, d) from grid ``hw`` to ``out_hw``."""
+    if tuple(hw) == tuple(out_hw):
+        return t
+    pooled = F.adaptive_avg_pool2d(tokens_to_grid(t, hw), out_hw)
+    return grid_to_tokens(pooled, t.shape[1])

@@ -1,0 +1,44 @@
+"""A pre-norm transformer block: ``x + attn(norm(x))``, then ``x + mlp(norm(x))``.
+
+The attention module decides the kind (VA/LA, SRA/window); the block is the same for all.
+"""
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmcv.cnn.bricks.drop import DropPath
+
+
+class Mlp(nn.Module):
+
+    def __init__(self, dims: int, hidden_dims: int, act_cfg=dict(type='GELU'), drop=0.):
+        super().__init__()
+        self.fc1 = nn.Linear(dims, hidden_dims)
+        self.act = build_activation_layer(act_cfg)
+        self.fc2 = nn.Linear(hidden_dims, dims)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))  # (B, N, C)
+
+
+class TransformerBlock(nn.Module):
+
+    def __init__(self, dims: int, attn: nn.Module, mlp_ratio: float, drop_rate=0.,
+                 drop_path_rate=0., act_cfg=dict(type='GELU'), norm_cfg=dict(type='LN')):
+        super().__init__()
+        self.norm1 = build_norm_layer(norm_cfg, dims)[1]
+        self.attn = attn
+        self.norm2 = build_norm_layer(norm_cfg, dims)[1]
+        self.mlp = Mlp(dims, int(dims * mlp_ratio), act_cfg, drop_rate)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    @property
+    def is_less_attention(self) -> bool:
+        return self.attn.is_less_attention
+
+    def forward(self, x, hw, context=None):
+        """context: the previous layer's attention (LA) or a cross-stage extension (VA).
+        Returns (x, this layer's attention state, its DP loss or None)."""
+        y, state, dp = self.attn(self.norm1(x), hw, context)
+        x = x + self.drop_path(y)
+        x = x + self.drop_path(self.mlp(self.norm2(x)))
+        return x, state, dp

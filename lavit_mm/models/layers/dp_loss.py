@@ -1,0 +1,52 @@
+"""Diagonality Preserving (DP) loss on Less-Attention attention maps.
+
+Paper: ``L_DP = sum_ij |A_ij - A_ji| + sum_i ((N-1) A_ii - sum_{j!=i} A_ij)``. As printed, the
+second term shrinks the diagonal, while the stated intent is symmetry and diagonal dominance
+(``A_ii > A_ij``); raw, it is O(N^2) and overwhelms the task loss (LAVIT.md).
+
+Our choice: on attention *probabilities* P (rows sum to 1), two terms, each in [0, 1]:
+- symmetry:  ``sum_ij |P_ij - P_ji| / (2M)``;
+- dominance: ``mean_i sum_j relu(P_ij - P_ii)``: zero exactly when each diagonal entry is the
+  largest of its row; it does not push attention onto the diagonal beyond that.
+Both are averaged over batch and heads, so the loss is O(1) whatever the token count.
+"""
+from typing import Tuple
+
+import torch
+
+from .attention_state import AttentionState
+
+
+def diagonality_preserving_loss(probs: torch.Tensor) -> torch.Tensor:
+    """DP loss of square attention probabilities ``(..., M, M)``; returns a scalar."""
+    if probs.shape[-1] != probs.shape[-2]:
+        raise ValueError(f'DP loss needs square attention maps, got {tuple(probs.shape)}')
+    M = probs.shape[-1]
+    symmetry = (probs - probs.transpose(-2, -1)).abs().sum((-2, -1)) / (2 * M)  # (...)
+    diagonal = probs.diagonal(dim1=-2, dim2=-1).unsqueeze(-1)  # (..., M, 1)
+    dominance = (probs - diagonal).clamp(min=0).sum(-1).mean(-1)  # (...)
+    return (symmetry + dominance).mean()
+
+
+def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: int,
+                         device) -> torch.Tensor:
+    """One query per key cell of a spatial-reduction attention, at a random offset.
+
+    Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
+    (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
+    "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
+    attention of LAVIT.md default 6, at ``O(N_r^2)`` instead of ``O(N N_r)`` cost.
+    """
+    (H, W), (Hr, Wr) = hw_q, hw_k
+    dy = int(torch.randint(min(stride, H), ()).item())
+    dx = int(torch.randint(min(stride, W), ()).item())
+    rows = torch.arange(Hr, device=device) * stride + dy
+    cols = torch.arange(Wr, device=device) * stride + dx
+    return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
+
+
+def sra_dp_loss(state: AttentionState, stride: int) -> torch.Tensor:
+    """DP loss of a spatial-reduction attention (N queries x N_r keys), see above."""
+    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, state.q.device)
+    probs = state.logits(index).float().softmax(-1)  # (B, h, N_r, N_r)
+    return diagonality_preserving_loss(probs)

@@ -1,0 +1,77 @@
+"""Token embeddings: patch embedding (conv + norm) and a resizable absolute position table."""
+from typing import Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+
+HW = Tuple[int, int]
+
+
+def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(2).transpose(1, 2)  # (B, C, H, W) -> (B, H*W, C)
+
+
+def nlc_to_nchw(x: torch.Tensor, hw: HW) -> torch.Tensor:
+    B, N, C = x.shape
+    return x.transpose(1, 2).reshape(B, C, hw[0], hw[1])  # (B, H*W, C) -> (B, C, H, W)
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch embedding: a stride-``patch_size`` conv, then a norm.
+
+    Args:
+        padding: ``'corner'`` pads the right/bottom border up to a multiple of the patch size
+            (no pixel is dropped); an int is the conv's own padding (``0`` floors the output
+            size, as mmdet's PVT v1 does).
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
+                 padding: Union[str, int] = 'corner', norm_cfg=dict(type='LN')):
+        super().__init__()
+        if not (padding == 'corner' or isinstance(padding, int)):
+            raise ValueError(f"patch padding must be 'corner' or an int, got {padding!r}")
+        self.in_channels = in_channels
+        self.patch_size = patch_size
+        self.padding = padding
+        conv_pad = padding if isinstance(padding, int) else 0
+        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, patch_size, conv_pad)
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if norm_cfg else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'expected an input of shape (B, {self.in_channels}, H, W), got '
+                f'{tuple(x.shape)}: convert the images to {self.in_channels} channels, or build '
+                f'the backbone with in_channels={x.shape[1] if x.dim() == 4 else "?"}')
+        H, W = x.shape[-2:]
+        p = self.patch_size
+        if self.padding == 'corner':
+            x = F.pad(x, (0, -W % p, 0, -H % p))
+        elif H + 2 * self.padding < p or W + 2 * self.padding < p:
+            raise ValueError(f'a {H}x{W} map is smaller than one {p}x{p} patch')
+        x = self.proj(x)  # (B, C, H/p, W/p)
+        hw = (x.shape[2], x.shape[3])
+        return self.norm(nchw_to_nlc(x)), hw  # (B, N, C)
+
+
+class PositionEmbedding(nn.Module):
+    """A learned absolute position table for a ``grid`` of tokens, bilinearly resized to the
+    actual token grid (as mmdet's PVT does), so any input size works."""
+
+    def __init__(self, grid: HW, embed_dims: int, drop_rate: float = 0.):
+        super().__init__()
+        self.grid = tuple(grid)
+        self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], embed_dims))
+        self.drop = nn.Dropout(drop_rate)
+
+    def resized(self, hw: HW) -> torch.Tensor:
+        if tuple(hw) == self.grid:
+            return self.pos_embed
+        table = nlc_to_nchw(self.pos_embed, self.grid)  # (1, C, h0, w0)
+        table = F.interpolate(table, size=hw, mode='bilinear', align_corners=False)
+        return nchw_to_nlc(table)  # (1, H*W, C)
+
+    def forward(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
+        return self.drop(x + self.resized(hw))

@@ -1,0 +1,133 @@
+"""PVT-style spatial-reduction attention (SRA): a Vanilla and a Less-Attention version.
+
+Keys/values come from the tokens reduced by a stride-R conv + norm (R = ``sr_ratio``). The
+reduced grid is ``floor(H/R) x floor(W/R)`` as in PVT, except that a map smaller than R is
+padded up to one cell instead of failing.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+
+from .attention_state import AttentionState, attend
+from .dp_loss import sra_dp_loss
+from .embed import nchw_to_nlc, nlc_to_nchw
+from .token_transform import TokenGridTransform
+
+HW = Tuple[int, int]
+
+
+class SpatialReduction(nn.Module):
+    """Tokens (B, N, C) on grid hw -> reduced tokens (B, N_r, C) and their grid."""
+
+    def __init__(self, dims: int, sr_ratio: int, norm_cfg: dict):
+        super().__init__()
+        self.sr_ratio = sr_ratio
+        if sr_ratio > 1:
+            self.sr = nn.Conv2d(dims, dims, sr_ratio, sr_ratio)
+            self.norm = build_norm_layer(norm_cfg, dims)[1]
+
+    def grid(self, hw: HW) -> HW:
+        R = self.sr_ratio
+        return (max(hw[0] // R, 1), max(hw[1] // R, 1))
+
+    def forward(self, x: torch.Tensor, hw: HW) -> Tuple[torch.Tensor, HW]:
+        if self.sr_ratio == 1:
+            return x, hw
+        R = self.sr_ratio
+        x = nlc_to_nchw(x, hw)  # (B, C, H, W)
+        x = F.pad(x, (0, max(R - hw[1], 0), 0, max(R - hw[0], 0)))  # only maps smaller than R
+        x = self.sr(x)  # (B, C, H/R, W/R)
+        hw_r = (x.shape[2], x.shape[3])
+        return self.norm(nchw_to_nlc(x)), hw_r  # (B, N_r, C)
+
+
+class _SRABase(nn.Module):
+    is_less_attention = False
+
+    def __init__(self, dims: int, num_heads: int, sr_ratio: int, qkv_bias: bool,
+                 attn_drop: float, proj_drop: float, norm_cfg: dict):
+        super().__init__()
+        if dims % num_heads:
+            raise ValueError(f'embed dims {dims} are not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.head_dims = dims // num_heads
+        self.scale = self.head_dims ** -0.5
+        self.reduce = SpatialReduction(dims, sr_ratio, norm_cfg)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dims, dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.compute_dp_loss = False  # set by the backbone when the DP loss is on
+
+    def key_grid(self, hw: HW) -> HW:
+        return self.reduce.grid(hw)
+
+    def heads(self, t: torch.Tensor) -> torch.Tensor:
+        B, N, _ = t.shape
+        return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
+
+    def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
+        p = self.attn_drop if self.training else 0.
+        out = attend(state, v, p)  # (B, h, N, d)
+        B, h, N, d = out.shape
+        out = out.transpose(1, 2).reshape(B, N, h * d)  # (B, N, C)
+        return self.proj_drop(self.proj(out))
+
+
+class SRAttention(_SRABase):
+    """Vanilla attention over spatially reduced keys/values (PVT v1).
+
+    ``forward(x, hw, extension)``: ``extension`` is an optional cross-stage residual,
+    a pair (q_ext, k_ext) concatenated to q/k along the feature axis.
+    """
+
+    def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
+                 norm_cfg=dict(type='LN')):
+        super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
+        self.q = nn.Linear(dims, dims, bias=qkv_bias)
+        self.kv = nn.Linear(dims, 2 * dims, bias=qkv_bias)
+
+    def forward(self, x: torch.Tensor, hw: HW,
+                extension: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
+        q = self.heads(self.q(x)) * self.scale  # (B, h, N, d)
+        x_r, hw_k = self.reduce(x, hw)  # (B, N_r, C)
+        k, v = map(self.heads, self.kv(x_r).chunk(2, dim=-1))  # 2 x (B, h, N_r, d)
+        if extension is not None:
+            q = torch.cat([q, extension[0]], dim=-1)  # (B, h, N, d + e)
+            k = torch.cat([k, extension[1]], dim=-1)  # (B, h, N_r, d + e)
+        state = AttentionState(q, k, hw, hw_k, own_dims=self.head_dims)
+        return self.output(state, v), state, None
+
+
+class SRLessAttention(_SRABase):
+    """Less-Attention over spatially reduced values: no q/k projection; the logits are the
+    previous layer's, transformed by Theta (key axis) and Psi (query axis), identity-init.
+
+    ``forward(x, hw, state)`` with ``state`` the previous layer's :class:`AttentionState`.
+    """
+    is_less_attention = True
+
+    def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
+                 norm_cfg=dict(type='LN'), kernel_size=3):
+        super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
+        self.v = nn.Linear(dims, dims, bias=qkv_bias)
+        self.theta = TokenGridTransform(num_heads, kernel_size)  # along the key axis
+        self.psi = TokenGridTransform(num_heads, kernel_size)  # along the query axis
+
+    def forward(self, x: torch.Tensor, hw: HW, state: AttentionState):
+        if state is None:
+            raise ValueError('a Less-Attention layer needs the attention of a preceding layer '
+                             'in its stage: start each stage with at least one VA layer')
+        x_r, hw_k = self.reduce(x, hw)  # (B, N_r, C)
+        if tuple(hw_k) != tuple(state.hw_k) or tuple(hw) != tuple(state.hw_q):
+            raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
+                             f'its tokens are on {hw}/{hw_k}')
+        v = self.heads(self.v(x_r))  # (B, h, N_r, d)
+        q = self.psi(state.q, hw)  # Psi: linear map along the query axis
+        k = self.theta(state.k, hw_k)  # Theta: linear map along the key axis
+        state = AttentionState(q, k, hw, hw_k, state.own_dims)
+        dp = sra_dp_loss(state, self.reduce.sr_ratio) if (
+            self.training and self.compute_dp_loss) else None
+        return self.output(state, v), state, dp

@@ -1,0 +1,49 @@
+"""Theta/Psi of a Less-Attention layer for token grids of any size.
+
+The paper's Theta/Psi are dense ``N x N`` maps along one token axis of the attention matrix,
+which cannot serve detection inputs of varying size. Ours (LAVIT.md, default 2) is a
+translation-equivariant linear map over that axis's 2-D token grid: a per-head ``k x k``
+depthwise convolution with zero padding, initialised to the identity so that a fresh LA layer
+reproduces the attention it receives.
+"""
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .attention_state import grid_to_tokens, tokens_to_grid
+
+
+class TokenGridTransform(nn.Module):
+    """A per-head k x k linear map over a token grid, applied to per-head features.
+
+    Applied to ``q`` it is Psi (query axis of the logits); applied to ``k`` it is Theta (key
+    axis). The same weight acts on every feature channel of a head, which is what makes the
+    transform of ``q``/``k`` equal to the transform of the logits ``q k^T``.
+    """
+
+    def __init__(self, num_heads: int, kernel_size: int = 3):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f'LA kernel_size must be odd, got {kernel_size}')
+        self.num_heads = num_heads
+        self.kernel_size = kernel_size
+        self.weight = nn.Parameter(torch.empty(num_heads, 1, kernel_size, kernel_size))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Identity: a one at the kernel centre, zeros elsewhere."""
+        with torch.no_grad():
+            self.weight.zero_()
+            self.weight[:, :, self.kernel_size // 2, self.kernel_size // 2] = 1.
+
+    def forward(self, t: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+        B, h, N, d = t.shape
+        grid = tokens_to_grid(t, hw)  # (B, h*d, H, W)
+        weight = self.weight.to(t.dtype).repeat_interleave(d, dim=0)  # (h*d, 1, k, k)
+        grid = F.conv2d(grid, weight, padding=self.kernel_size // 2, groups=h * d)
+        return grid_to_tokens(grid, h)  # (B, h, N, d)
+
+    def extra_repr(self) -> str:
+        return f'num_heads={self.num_heads}, kernel_size={self.kernel_size}'

@@ -1,0 +1,235 @@
+"""LaViT/PVT backbone: shapes, the LA and residual properties, freezing, checkpointing."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lavit_mm.models import PVT, LaViT
+from lavit_mm.models.layers import AttentionState, SRLessAttention
+
+# A narrow LaViT for fast tests: the real per-stage structure (VA then LA, residual on).
+SMALL_ARCH = dict(embed_dims=[16, 32, 48, 64], depths=[2, 3, 3, 2], num_heads=[1, 2, 3, 4],
+                  mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1], num_va=[2, 2, 1, 1])
+
+
+def build(arch=SMALL_ARCH, **kw):
+    torch.manual_seed(0)
+    model = LaViT(arch=copy.deepcopy(arch), **kw)
+    model.init_weights()
+    return model.eval()
+
+
+def stage_states(model, x):
+    """Runs ``model`` block by block; returns per stage the list of attention states."""
+    states, prev = [], None
+    for stage in model.stages:
+        x, hw = stage.patch_embed(x)
+        x = stage.pos_embed(x, hw)
+        per_block, state = [], None
+        for j, block in enumerate(stage.blocks):
+            if j == 0:
+                ctx = (stage.cross_stage(prev, hw, block.attn.key_grid(hw))
+                       if stage.cross_stage is not None and prev is not None else None)
+            else:
+                ctx = state if block.is_less_attention else None
+            x, state, _ = block(x, hw, ctx)
+            per_block.append(state)
+        prev = state
+        states.append(per_block)
+        x = stage.norm(x).transpose(1, 2).reshape(x.shape[0], -1, *hw)
+    return states
+
+
+@pytest.mark.parametrize('size', [(224, 224), (256, 320), (250, 333), (97, 61)])
+def test_output_shapes_and_strides(size):
+    model = build()
+    with torch.no_grad():
+        outs = model(torch.randn(2, 3, *size))
+    assert len(outs) == 4
+    h, w = size
+    for i, (out, c) in enumerate(zip(outs, SMALL_ARCH['embed_dims'])):
+        stride = 4 * 2 ** i
+        # corner padding: ceil at the first embedding, then ceil of each halving
+        eh, ew = -(-h // 4), -(-w // 4)
+        for _ in range(i):
+            eh, ew = -(-eh // 2), -(-ew // 2)
+        assert out.shape == (2, c, eh, ew), (i, stride, out.shape)
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('arch', ['tiny', 'small', 'base'])
+def test_presets_build_and_run(arch):
+    model = LaViT(arch=arch).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 64, 96))
+    assert [o.shape[1] for o in outs] == [64, 128, 320, 512]
+    # stage 1 all VA; stages 2-4: ceil(L/2) VA then LA
+    depths = model.arch['depths']
+    for i, stage in enumerate(model.stages):
+        kinds = [b.is_less_attention for b in stage.blocks]
+        num_va = depths[i] if i == 0 else -(-depths[i] // 2)
+        assert kinds == [False] * num_va + [True] * (depths[i] - num_va)
+
+
+def test_out_indices_subset():
+    model = build(out_indices=(1, 3))
+    outs = model(torch.randn(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [32, 64]
+
+
+def test_fresh_la_layer_reproduces_previous_attention():
+    model = build()
+    with torch.no_grad():
+        states = stage_states(model, torch.randn(2, 3, 128, 96))
+    checked = 0
+    for stage, per_block in zip(model.stages, states):
+        for j, block in enumerate(stage.blocks):
+            if block.is_less_attention:
+                prev, cur = per_block[j - 1], per_block[j]
+                torch.testing.assert_close(cur.logits().softmax(-1), prev.logits().softmax(-1))
+                checked += 1
+    assert checked == 4
+
+
+def test_la_transform_equals_logit_space_transform():
+    """(Psi q)(Theta k)^T == Psi and Theta applied along the axes of the logits q k^T."""
+    torch.manual_seed(1)
+    heads, (H, W), (Hr, Wr), d = 3, (6, 10), (3, 5), 8
+    la = SRLessAttention(dims=heads * 8, num_heads=heads, sr_ratio=2)
+    with torch.no_grad():
+        la.theta.weight.normal_()
+        la.psi.weight.normal_()
+    q, k = torch.randn(2, heads, H * W, d), torch.randn(2, heads, Hr * Wr, d)
+    logits = q @ k.transpose(-2, -1)  # (B, h, N, N_r)
+    # Theta along keys: a per-head conv over the key grid, for every query.
+    a = logits.reshape(2 * heads, H * W, Hr, Wr).transpose(0, 1)  # (N, B*h, Hr, Wr)
+    wt = la.theta.weight.repeat(2, 1, 1, 1)  # (B*h, 1, k, k)
+    a = F.conv2d(a, wt, padding=1, groups=2 * heads).transpose(0, 1)  # (B*h, N, Hr, Wr)
+    # Psi along queries: a per-head conv over the query grid, for every key.
+    a = a.reshape(2 * heads, H, W, Hr * Wr).permute(3, 0, 1, 2)  # (N_r, B*h, H, W)
+    wp = la.psi.weight.repeat(2, 1, 1, 1)
+    a = F.conv2d(a, wp, padding=1, groups=2 * heads)  # (N_r, B*h, H, W)
+    expected = a.permute(1, 2, 3, 0).reshape(2, heads, H * W, Hr * Wr)
+    got = la.psi(q, (H, W)) @ la.theta(k, (Hr, Wr)).transpose(-2, -1)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_cross_stage_residual_zero_init_is_baseline_and_adds_pooled_attention():
+    x = torch.randn(1, 3, 128, 128)
+    with_res, without = build(), build(cross_stage_residual=False)
+    without.load_state_dict(
+        {k: v for k, v in with_res.state_dict().items() if 'cross_stage' not in k})
+    with torch.no_grad():
+        for a, b in zip(with_res(x), without(x)):
+            torch.testing.assert_close(a, b)
+        # a non-zero head mix adds sum_g M[h,g] (pooled prev q_g)(prev k_g)^T to the logits
+        stage = with_res.stages[1]
+        stage.cross_stage.head_mix.normal_()
+        states = stage_states(with_res, x)
+        prev, first = states[0][-1], states[1][0]
+        base = first.own().logits()  # the layer's own q k^T
+        pooled_q = F.avg_pool2d(prev.q.transpose(2, 3).reshape(1, -1, 32, 32), 2)
+        pooled_q = pooled_q.reshape(1, 1, -1, 256).transpose(2, 3)  # (1, G=1, N, d)
+        prev_logits = pooled_q @ prev.k.transpose(-2, -1)  # (1, 1, N, N_r), key grids equal
+        mix = stage.cross_stage.head_mix  # (2, 1)
+        expected = base + mix[None, :, :, None] * prev_logits
+        torch.testing.assert_close(first.logits(), expected, rtol=1e-4, atol=1e-4)
+        assert not torch.allclose(with_res(x)[1], without(x)[1])
+
+
+def test_pvt_is_lavit_without_la_and_residual():
+    arch = dict(SMALL_ARCH, num_va=SMALL_ARCH['depths'])
+    lavit = build(arch, cross_stage_residual=False, norm_after_stage=False, patch_padding=0)
+    pvt = PVT(arch=copy.deepcopy(arch)).eval()
+    pvt.load_state_dict(lavit.state_dict())
+    x = torch.randn(1, 3, 250, 333)
+    with torch.no_grad():
+        for a, b in zip(lavit(x), pvt(x)):
+            torch.testing.assert_close(a, b)
+    assert not any(b.is_less_attention for s in pvt.stages for b in s.blocks)
+
+
+def test_frozen_stages_freeze_and_stay_frozen_after_train():
+    model = build(frozen_stages=2)
+    model.train()
+    for i, stage in enumerate(model.stages):
+        for name, p in stage.named_parameters():
+            assert p.requires_grad == (i >= 2), (i, name)
+        assert all(not m.training for m in stage.modules()) == (i < 2)
+    before = copy.deepcopy(model.state_dict())
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    sum(o.mean() for o in model(torch.randn(2, 3, 64, 64))).backward()
+    opt.step()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert not {k for k in changed if k.startswith(('stages.0.', 'stages.1.'))}
+    assert any(k.startswith('stages.2.') for k in changed)
+    assert any(k.startswith('stages.3.') for k in changed)
+
+
+def test_frozen_stage_zero_freezes_only_first_embeddings():
+    model = build(frozen_stages=0).train()
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen == {n for n, _ in model.named_parameters()
+                      if n.startswith(('stages.0.patch_embed', 'stages.0.pos_embed'))}
+
+
+def test_with_cp_same_output_and_gradients():
+    x = torch.randn(2, 3, 96, 64)
+    results = []
+    for with_cp in (False, True):
+        model = build(with_cp=with_cp, drop_path_rate=0., dp_loss_weight=1.0).train()
+        torch.manual_seed(3)  # same DP sampling offsets in both runs
+        outs = model(x)
+        loss = sum((o ** 2).mean() for o in outs) + model.aux_losses()['loss_dp']
+        loss.backward()
+        results.append((outs, {n: p.grad.clone() for n, p in model.named_parameters()
+                               if p.grad is not None}))
+    (o1, g1), (o2, g2) = results
+    for a, b in zip(o1, o2):
+        torch.testing.assert_close(a, b)
+    assert g1.keys() == g2.keys() and len(g1) > 50
+    for n in g1:
+        torch.testing.assert_close(g1[n], g2[n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_dp_loss_only_when_weighted_and_training():
+    x = torch.randn(1, 3, 64, 64)
+    on = build(dp_loss_weight=0.5).train()
+    on(x)
+    losses = on.aux_losses()
+    assert set(losses) == {'loss_dp'} and losses['loss_dp'].requires_grad
+    assert 0 <= losses['loss_dp'].item() <= 0.5 * 2
+    on.eval()
+    with torch.no_grad():
+        on(x)
+    assert on.aux_losses() == {}
+    off = build(dp_loss_weight=0.).train()
+    off(x)
+    assert off.aux_losses() == {}
+
+
+def test_drop_path_is_stochastic_in_training_only():
+    model = build(drop_path_rate=0.5)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        e1, e2 = model.eval()(x)[3], model(x)[3]
+        t1, t2 = model.train()(x)[3], model(x)[3]
+    torch.testing.assert_close(e1, e2)
+    assert not torch.allclose(t1, t2)
+
+
+def test_position_embedding_resized_for_other_resolutions():
+    model = build()
+    pe = model.stages[0].pos_embed
+    assert pe.pos_embed.shape == (1, 56 * 56, 16)
+    table = pe.resized((20, 30))
+    assert table.shape == (1, 600, 16)
+    assert torch.equal(pe.resized((56, 56)), pe.pos_embed)
+
+
+def test_attention_state_own_strips_extension():
+    q, k = torch.randn(1, 2, 6, 10), torch.randn(1, 2, 3, 10)
+    s = AttentionState(q, k, (2, 3), (1, 3), own_dims=4)
+    assert s.own().q.shape[-1] == 4 and s.own().k.shape[-1] == 4

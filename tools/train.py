@@ -1,0 +1,35 @@
+"""Train a detector, segmentor or classifier from a config (the flags of mmdet's train.py)."""
+import argparse
+import os
+
+from mmengine.config import DictAction
+
+from lavit_mm.apis import build_runner, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model with a lavit_mm config')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or (no value) from the latest one in the work dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    build_runner(cfg, 'train', amp=args.amp, resume=args.resume).train()
+
+
+if __name__ == '__main__':
+    main()
