@@ -9,7 +9,8 @@ import sys
 from mmengine.config import Config
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
-register_all_modules()
+register_all_modules()  # mmdet itself imports mmpretrain here, if installed
+before = {m for m in ('mmseg', 'mmpretrain') if m in sys.modules}
 import lavit_mm
 backbone = MODELS.build(dict(type='lavit_mm.LaViT', arch='tiny'))
 assert type(backbone).__module__ == 'lavit_mm.models.backbones.lavit', type(backbone)
@@ -18,7 +19,7 @@ from mmdet.models.backbones import PyramidVisionTransformer, SwinTransformer
 assert MODELS.get('PyramidVisionTransformer') is PyramidVisionTransformer
 assert MODELS.get('SwinTransformer') is SwinTransformer
 assert MODELS.get('lavit_mm.PVT').__module__ == 'lavit_mm.models.backbones.pvt'
-bad = [m for m in ('mmseg', 'mmpretrain') if m in sys.modules]
+bad = {m for m in ('mmseg', 'mmpretrain') if m in sys.modules} - before
 assert not bad, bad
 print('ok')
 '''

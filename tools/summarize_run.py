@@ -25,9 +25,8 @@ def main():
         first, last = train[0], train[-1]
         print(f"loss: {first['loss']:.4f} at iter {first.get('iter')} -> "
               f"{last['loss']:.4f} at iter {last.get('iter')}")
-    for r in metrics:
-        shown = {k: v for k, v in r.items() if '/' in k}
-        print('metrics at step', r.get('step'), ':', json.dumps(shown))
+    for r in metrics:  # one record per evaluation
+        print('evaluation:', json.dumps({k: v for k, v in r.items() if '/' in k}))
 
 
 if __name__ == '__main__':
