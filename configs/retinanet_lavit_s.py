@@ -24,5 +24,15 @@ model = dict(
         init_cfg=None),
     neck=dict(in_channels=[64, 128, 320, 512]))
 
+# No weight decay on norms, position tables, and the LA transforms: decay would pull the
+# identity-initialised Theta/Psi (and the head mixes) towards zero.
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.,
+        custom_keys={
+            'pos_embed': dict(decay_mult=0.),
+            'theta': dict(decay_mult=0.),
+            'psi': dict(decay_mult=0.),
+            'head_mix': dict(decay_mult=0.),
+        }))

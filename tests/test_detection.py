@@ -45,7 +45,17 @@ def test_synthetic_set_is_exact_coco_layout(coco_root):
     assert osp.getmtime(osp.join(coco_root, 'annotations', 'instances_train2017.json')) == stamp
 
 
-@pytest.mark.parametrize('name', ['retinanet_lavit_t', 'retinanet_lavit_s', 'retinanet_lavit_b'])
+CONFIGS = {  # config: (backbone class, arch depths, FPN inputs, FPN start level)
+    'retinanet_lavit_t': ('LaViT', [2, 2, 2, 2], [64, 128, 320, 512], 1),
+    'retinanet_lavit_s': ('LaViT', [3, 4, 6, 3], [64, 128, 320, 512], 1),
+    'retinanet_lavit_b': ('LaViT', [3, 4, 18, 3], [64, 128, 320, 512], 1),
+    'retinanet_pvt_s': ('PVT', [3, 4, 6, 3], [64, 128, 320, 512], 1),
+    'retinanet_swin_t': ('Swin', [2, 2, 6, 2], [192, 384, 768], 0),
+    'retinanet_lavit_swin_t': ('LaViT', [2, 2, 6, 2], [192, 384, 768], 0),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_coco_configs_build_through_mmdet_registry(name):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
@@ -54,12 +64,36 @@ def test_coco_configs_build_through_mmdet_registry(name):
     assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.optim_wrapper.optimizer.lr == 1e-4
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
     assert cfg.train_cfg.max_epochs == 12
+    kind, depths, fpn_in, start = CONFIGS[name]
+    assert cfg.model.neck.in_channels == fpn_in and cfg.model.neck.start_level == start
     model = MODELS.build(cfg.model)
-    assert type(model.backbone).__name__ == 'LaViT'
-    assert type(model).__module__ == 'lavit_mm.models.det'
-    assert model.backbone.arch['depths'] == {
-        't': [2, 2, 2, 2], 's': [3, 4, 6, 3], 'b': [3, 4, 18, 3]}[name[-1]]
+    assert type(model.backbone).__name__ == kind
+    assert model.backbone.arch['depths'] == depths
+    if kind == 'LaViT':
+        assert type(model).__module__ == 'lavit_mm.models.det'
+        assert {'theta', 'psi'} <= set(cfg.optim_wrapper.paramwise_cfg.custom_keys)
+    # one loss step on a small batch: the detector's losses, plus loss_dp for LaViT
+    model.init_weights()
+    data = model.data_preprocessor(_fake_batch(), True)
+    losses = model(**data, mode='loss')
+    assert {'loss_cls', 'loss_bbox'} <= set(losses)
+    assert ('loss_dp' in losses) == (kind == 'LaViT')
+
+
+def _fake_batch():
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    samples = []
+    for _ in range(2):
+        s = DetDataSample(metainfo=dict(img_shape=(96, 128), pad_shape=(96, 128),
+                                        batch_input_shape=(96, 128)))
+        s.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 50., 70.]]),
+                                      labels=torch.tensor([3]))
+        samples.append(s)
+    return dict(inputs=[torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8)] * 2,
+                data_samples=samples)
 
 
 def _demo_cfg(coco_root, work_dir, **overrides):

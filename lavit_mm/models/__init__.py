@@ -1,5 +1,5 @@
 """Models of lavit_mm. Backbones depend on torch/mmcv/mmengine only; the task models that
 add ``loss_dp`` live in ``lavit_mm.models.det`` (mmdet), imported by configs that use them."""
-from .backbones import PVT, HierarchicalViT, LaViT
+from .backbones import PVT, HierarchicalViT, LaViT, Swin
 
-__all__ = ['HierarchicalViT', 'LaViT', 'PVT']
+__all__ = ["HierarchicalViT", "LaViT", "PVT", "Swin"]

@@ -58,17 +58,36 @@ def resize_pos_embed(table: torch.Tensor, target_len: int) -> torch.Tensor:
     return grid.permute(0, 2, 3, 1).reshape(1, target_len, -1).to(table.dtype)
 
 
+def resize_relative_position_table(table: torch.Tensor, target_len: int) -> torch.Tensor:
+    """A ((2M-1)^2, heads) Swin bias table resized (bicubic) for another window size."""
+    src, dst = round(table.shape[0] ** 0.5), round(target_len ** 0.5)
+    grid = table.T.reshape(1, -1, src, src).float()
+    grid = F.interpolate(grid, size=(dst, dst), mode='bicubic', align_corners=False)
+    return grid.reshape(-1, target_len).T.to(table.dtype)
+
+
 def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
                          model: torch.nn.Module) -> Dict[str, torch.Tensor]:
-    """Adapts a state dict in our layout to ``model``: resizes position tables trained at
-    another image size. Pure: returns a new dict and leaves ``state`` untouched."""
+    """Adapts a state dict in our layout to ``model``. Pure: returns a new dict.
+
+    - position tables trained at another image size are resized (bilinear);
+    - relative position tables of another window size are resized (bicubic);
+    - a VA layer's weights loaded into an LA layer keep only the value projection (the
+      second half of ``kv``, the last third of ``qkv``); its q/k projections stay unused.
+    """
     own = model.state_dict()
     out = {}
     for k, v in state.items():
-        if k.endswith('pos_embed.pos_embed') and k in own and v.shape != own[k].shape \
-                and v.shape[-1] == own[k].shape[-1]:
-            v = resize_pos_embed(v, own[k].shape[1])
+        if k in own and v.shape != own[k].shape:
+            if k.endswith('pos_embed.pos_embed') and v.shape[-1] == own[k].shape[-1]:
+                v = resize_pos_embed(v, own[k].shape[1])
+            elif k.endswith('relative_position_bias_table') and v.shape[1] == own[k].shape[1]:
+                v = resize_relative_position_table(v, own[k].shape[0])
         out[k] = v
+        for fused, parts in (('.attn.kv.', 2), ('.attn.qkv.', 3)):
+            v_key = k.replace(fused, '.attn.v.')
+            if fused in k and k not in own and v_key in own and v_key not in state:
+                out[v_key] = v[(parts - 1) * v.shape[0] // parts:]
     return out
 
 

@@ -1,19 +1,21 @@
 """Params and FLOPs (mmengine analysis) of backbones, classification form and dense form.
 
     python tools/analysis/get_flops.py                       # LaViT-T/S/B and PVT-T/S/M
-    python tools/analysis/get_flops.py --models LaViT:tiny --dense-shape 800 1333
+    python tools/analysis/get_flops.py --models LaViT:tiny LaViT:tiny:window --dense-shape 800 1333
 """
 import argparse
 
 from lavit_mm.analysis import ClassificationForm, count_flops, count_params
 from lavit_mm.registry import MODELS
 
-DEFAULT = ['LaViT:tiny', 'LaViT:small', 'LaViT:base', 'PVT:tiny', 'PVT:small', 'PVT:medium']
+DEFAULT = ['PVT:tiny', 'PVT:small', 'PVT:medium', 'Swin:tiny', 'LaViT:tiny', 'LaViT:small',
+           'LaViT:base', 'LaViT:tiny:window']
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--models', nargs='+', default=DEFAULT, help='Type:arch entries')
+    parser.add_argument('--models', nargs='+', default=DEFAULT,
+                        help='Type:arch[:attention] entries, e.g. LaViT:small:window')
     parser.add_argument('--cls-shape', type=int, nargs=2, default=(224, 224))
     parser.add_argument('--dense-shape', type=int, nargs=2, default=(800, 1333))
     args = parser.parse_args()
@@ -23,10 +25,13 @@ def main():
           f'backbone params | backbone GFLOPs {dh}x{dw} |')
     print('|---|---|---|---|---|')
     for entry in args.models:
-        kind, arch = entry.split(':')
-        backbone = MODELS.build(dict(type=f'lavit_mm.{kind}', arch=arch))
+        kind, arch, *attention = entry.split(':')
+        cfg = dict(type=f'lavit_mm.{kind}', arch=arch)
+        if attention:
+            cfg['attention'] = attention[0]
+        backbone = MODELS.build(cfg)
         cls = ClassificationForm(backbone)
-        row = [f'{kind}-{arch}', f'{count_params(cls) / 1e6:.2f}M',
+        row = [f'{kind}-{arch}' + (f' ({attention[0]})' if attention else ''), f'{count_params(cls) / 1e6:.2f}M',
                f'{count_flops(cls, (ch, cw)) / 1e9:.2f}',
                f'{count_params(backbone) / 1e6:.2f}M',
                f'{count_flops(backbone, (dh, dw)) / 1e9:.1f}']

@@ -18,29 +18,32 @@ from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import (CrossStageResidual, PatchEmbed, PositionEmbedding, SRAttention,
-                      SRLessAttention, TransformerBlock, nlc_to_nchw)
+from ..layers import (CrossStageResidual, PatchEmbed, PatchMerging, PositionEmbedding,
+                      SRAttention, SRLessAttention, TransformerBlock, WindowAttention,
+                      WindowLessAttention, nlc_to_nchw)
 
-PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios', 'patch_sizes',
-                  'num_va')
+ATTENTION_KINDS = ('sra', 'window')
+PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'patch_sizes', 'num_va')
 
 
-def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str) -> dict:
+def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
+                 attention: str = 'sra') -> dict:
     """Turns a preset name or a dict into a checked dict of per-stage lists."""
+    keys = PER_STAGE_KEYS + (('sr_ratios', ) if attention == 'sra' else ())
     if isinstance(arch, str):
         if arch.lower() not in arch_zoo:
             raise ValueError(f'{owner}: unknown arch {arch!r}; choose one of '
-                             f'{sorted(arch_zoo)} or pass a dict with keys {PER_STAGE_KEYS}')
+                             f'{sorted(arch_zoo)} or pass a dict with keys {keys}')
         arch = arch_zoo[arch.lower()]
     if not isinstance(arch, dict):
         raise TypeError(f'{owner}: arch must be a preset name or a dict, got {type(arch)}')
     arch = copy.deepcopy(arch)
     arch.setdefault('patch_sizes', [4, 2, 2, 2])
     arch.setdefault('num_va', list(arch.get('depths', [])))
-    missing = [k for k in PER_STAGE_KEYS if k not in arch]
+    missing = [k for k in keys if k not in arch]
     if missing:
         raise ValueError(f'{owner}: arch dict is missing {missing}')
-    lengths = {k: len(arch[k]) for k in PER_STAGE_KEYS}
+    lengths = {k: len(arch[k]) for k in keys}
     if len(set(lengths.values())) != 1:
         raise ValueError(f'{owner}: per-stage lists in arch must all have one entry per stage, '
                          f'got lengths {lengths}')
@@ -55,34 +58,66 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str) 
     return arch
 
 
-class Stage(nn.Module):
-    """Patch embedding, position embedding, VA then LA blocks, and an output norm."""
+def build_attention(cfg: dict, less: bool, index: int, dims: int, num_heads: int,
+                    sr_ratio: Optional[int]) -> nn.Module:
+    """The attention of the ``index``-th block of a stage: VA or LA, of ``cfg['attention']``
+    kind. Window VA layers alternate plain and shifted windows, as in Swin."""
+    common = dict(dims=dims, num_heads=num_heads, qkv_bias=cfg['qkv_bias'],
+                  attn_drop=cfg['attn_drop_rate'], proj_drop=cfg['drop_rate'])
+    if cfg['attention'] == 'sra':
+        common.update(sr_ratio=sr_ratio, norm_cfg=cfg['norm_cfg'])
+        if less:
+            return SRLessAttention(**common, kernel_size=cfg['la_kernel_size'],
+                                   head_mix=cfg['la_head_mix'])
+        return SRAttention(**common)
+    common.update(window_size=cfg['window_size'])
+    if less:
+        return WindowLessAttention(**common, head_mix=cfg['la_head_mix'])
+    return WindowAttention(**common, shift=index % 2 == 1)
 
-    def __init__(self, in_channels, dims, depth, num_va, num_heads, mlp_ratio, sr_ratio,
-                 patch_size, patch_padding, pos_grid, prev_heads, cfg, drop_path_rates):
+
+class Stage(nn.Module):
+    """Patch embedding (a conv for 'sra', Swin's patch merging after the first 'window'
+    stage), position embedding ('sra' only), VA then LA blocks, and an output norm.
+
+    With 'sra' the normalised output also feeds the next stage (PVT v2's order); with
+    'window' the next stage takes the tokens before the output norm (Swin's order).
+    """
+
+    def __init__(self, index, in_channels, dims, depth, num_va, num_heads, mlp_ratio,
+                 sr_ratio, patch_size, pos_grid, prev_heads, cfg, drop_path_rates):
         super().__init__()
-        self.patch_embed = PatchEmbed(in_channels, dims, patch_size, patch_padding,
-                                      cfg['norm_cfg'])
-        self.pos_embed = PositionEmbedding(pos_grid, dims, cfg['drop_rate'])
-        attn_kw = dict(dims=dims, num_heads=num_heads, sr_ratio=sr_ratio,
-                       qkv_bias=cfg['qkv_bias'], attn_drop=cfg['attn_drop_rate'],
-                       proj_drop=cfg['drop_rate'], norm_cfg=cfg['norm_cfg'])
+        sra = cfg['attention'] == 'sra'
+        norm_cfg = cfg['norm_cfg']
+        if sra or index == 0:
+            self.patch_embed = PatchEmbed(in_channels, dims, patch_size, cfg['patch_padding'],
+                                          norm_cfg)
+        else:
+            self.patch_embed = PatchMerging(in_channels, dims, norm_cfg)
+        self.pos_embed = PositionEmbedding(pos_grid, dims, cfg['drop_rate']) if sra else None
+        self.pos_drop = nn.Dropout(cfg['drop_rate']) if not sra and index == 0 else None
         self.blocks = nn.ModuleList([
             TransformerBlock(
-                dims,
-                SRAttention(**attn_kw) if j < num_va else
-                SRLessAttention(**attn_kw, kernel_size=cfg['la_kernel_size']),
-                mlp_ratio, cfg['drop_rate'], drop_path_rates[j], cfg['act_cfg'], cfg['norm_cfg'])
+                dims, build_attention(cfg, j >= num_va, j, dims, num_heads, sr_ratio),
+                mlp_ratio, cfg['drop_rate'], drop_path_rates[j], cfg['act_cfg'], norm_cfg)
             for j in range(depth)
         ])
         self.cross_stage = CrossStageResidual(prev_heads, num_heads) if prev_heads else None
-        self.norm = (nn.LayerNorm(dims, eps=cfg['norm_cfg'].get('eps', 1e-5))
-                     if cfg['norm_after_stage'] else nn.Identity())
+        # With 'window' the norm only serves the output: built for returned stages only, as
+        # in mmdet's Swin (an unused norm has no gradient, which DDP refuses).
+        with_norm = cfg['norm_after_stage'] and (sra or index in cfg['out_indices'])
+        self.norm = nn.LayerNorm(dims, eps=norm_cfg.get('eps', 1e-5)) if with_norm \
+            else nn.Identity()
+        self.norm_feeds_next = sra
 
     def forward(self, x, prev_state=None, with_cp=False):
-        """x: (B, C_in, H, W) -> (B, C, H', W'), the stage's last attention, DP losses."""
+        """x: (B, C_in, H, W) -> the next stage's input and this stage's output (both
+        (B, C, H', W')), the stage's last attention, and its DP losses."""
         x, hw = self.patch_embed(x)  # (B, N, C)
-        x = self.pos_embed(x, hw)
+        if self.pos_embed is not None:
+            x = self.pos_embed(x, hw)
+        elif self.pos_drop is not None:
+            x = self.pos_drop(x)
         state, dp_losses = None, []
         for j, block in enumerate(self.blocks):
             if j == 0:
@@ -97,7 +132,9 @@ class Stage(nn.Module):
                 x, state, dp = block(x, hw, context)
             if dp is not None:
                 dp_losses.append(dp)
-        return nlc_to_nchw(self.norm(x), hw), state, dp_losses
+        out = nlc_to_nchw(self.norm(x), hw)  # (B, C, H', W')
+        x_next = out if self.norm_feeds_next else nlc_to_nchw(x, hw)
+        return x_next, out, state, dp_losses
 
 
 class HierarchicalViT(BaseModule):
@@ -105,14 +142,20 @@ class HierarchicalViT(BaseModule):
 
     Args:
         arch: a preset name from ``arch_zoo`` or a dict of per-stage lists ``embed_dims``,
-            ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios``, optional ``patch_sizes``
-            and ``num_va`` (VA layers per stage; the remaining layers are LA).
+            ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios`` ('sra' only), optional
+            ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA).
+        attention: 'sra' (PVT spatial reduction) or 'window' (Swin shifted windows).
+        window_size: window side M of 'window' attention.
         in_channels: image channels.
         pretrain_img_size: image size the position tables are defined for.
         out_indices: stages whose feature maps are returned.
         patch_padding: 'corner' (pad right/bottom) or an int conv padding (0 floors sizes).
-        cross_stage_residual: add the previous stage's attention to each stage's first layer.
-        la_kernel_size: kernel of the LA token-grid transforms Theta/Psi.
+        cross_stage_residual: add the previous stage's attention to each stage's first layer
+            ('sra' only; default: on for 'sra'). Windows of consecutive stages do not nest
+            (shifted partitions, 2x2 windows per coarser window), so it is not defined there.
+        la_kernel_size: kernel of the 'sra' LA token-grid transforms Theta/Psi.
+        la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
+            re-attention, identity init). Widens LA q/k by the number of heads.
         dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
             its computation); reported as ``loss_dp`` by the task models of lavit_mm.
         norm_after_stage: LayerNorm each stage's output.
@@ -127,6 +170,8 @@ class HierarchicalViT(BaseModule):
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
+                 attention: str = 'sra',
+                 window_size: int = 7,
                  in_channels: int = 3,
                  pretrain_img_size: int = 224,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
@@ -135,8 +180,9 @@ class HierarchicalViT(BaseModule):
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.1,
                  patch_padding: Union[str, int] = 'corner',
-                 cross_stage_residual: bool = True,
+                 cross_stage_residual: Optional[bool] = None,
                  la_kernel_size: int = 3,
+                 la_head_mix: bool = False,
                  dp_loss_weight: float = 0.,
                  norm_after_stage: bool = False,
                  act_cfg: dict = dict(type='GELU'),
@@ -147,7 +193,16 @@ class HierarchicalViT(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
-        self.arch = resolve_arch(arch, self.arch_zoo, name)
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
+                             f'{ATTENTION_KINDS}')
+        if cross_stage_residual is None:
+            cross_stage_residual = attention == 'sra'
+        if cross_stage_residual and attention != 'sra':
+            raise ValueError(f'{name}: cross_stage_residual is defined for sra attention only: '
+                             f'windows of consecutive stages do not nest (docs/design.md)')
+        self.attention = attention
+        self.arch = resolve_arch(arch, self.arch_zoo_for(attention), name, attention)
         num_stages = len(self.arch['depths'])
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         for i in out_indices:
@@ -162,9 +217,11 @@ class HierarchicalViT(BaseModule):
         self.with_cp = with_cp
         self.dp_loss_weight = float(dp_loss_weight)
         self.num_features = list(self.arch['embed_dims'])
-        cfg = dict(qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
-                   la_kernel_size=la_kernel_size, norm_after_stage=norm_after_stage,
-                   act_cfg=act_cfg, norm_cfg=norm_cfg)
+        cfg = dict(attention=attention, window_size=window_size, patch_padding=patch_padding,
+                   qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+                   la_kernel_size=la_kernel_size, la_head_mix=la_head_mix,
+                   norm_after_stage=norm_after_stage, act_cfg=act_cfg, norm_cfg=norm_cfg,
+                   out_indices=out_indices)
 
         a = self.arch
         dpr = torch.linspace(0, drop_path_rate, sum(a['depths'])).tolist()
@@ -174,27 +231,30 @@ class HierarchicalViT(BaseModule):
             stride *= a['patch_sizes'][i]
             start = sum(a['depths'][:i])
             self.stages.append(Stage(
-                channels, a['embed_dims'][i], a['depths'][i], a['num_va'][i],
-                a['num_heads'][i], a['mlp_ratios'][i], a['sr_ratios'][i],
-                a['patch_sizes'][i], patch_padding,
-                (pretrain_img_size // stride, pretrain_img_size // stride),
+                i, channels, a['embed_dims'][i], a['depths'][i], a['num_va'][i],
+                a['num_heads'][i], a['mlp_ratios'][i], a.get('sr_ratios', [None] * 4)[i],
+                a['patch_sizes'][i], (pretrain_img_size // stride, pretrain_img_size // stride),
                 prev_heads if cross_stage_residual else 0, cfg,
                 dpr[start:start + a['depths'][i]]))
             channels, prev_heads = a['embed_dims'][i], a['num_heads'][i]
         for m in self.modules():
-            if isinstance(m, SRLessAttention):
+            if isinstance(m, (SRLessAttention, WindowLessAttention)):
                 m.compute_dp_loss = self.dp_loss_weight > 0
         self._aux_losses: Dict[str, torch.Tensor] = {}
         self._freeze_stages()
+
+    @classmethod
+    def arch_zoo_for(cls, attention: str) -> Dict[str, dict]:
+        return cls.arch_zoo
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor):
         outs, state, dp_losses = [], None, []
         for i, stage in enumerate(self.stages):
-            x, state, dp = stage(x, state, self.with_cp and self.training)  # (B, C_i, H_i, W_i)
+            x, out, state, dp = stage(x, state, self.with_cp and self.training)  # (B,C,H,W)
             dp_losses += dp
             if i in self.out_indices:
-                outs.append(x)
+                outs.append(out)
         self._aux_losses = {}
         if dp_losses:
             self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(dp_losses).mean()
@@ -229,6 +289,8 @@ class HierarchicalViT(BaseModule):
                     nn.init.zeros_(m.bias)
             elif isinstance(m, PositionEmbedding):
                 trunc_normal_(m.pos_embed, std=.02)
+            elif isinstance(m, WindowAttention):
+                trunc_normal_(m.relative_position_bias_table, std=.02)
         # LA transforms stay the identity and the cross-stage mix stays zero (not reset above).
 
     # ------------------------------------------------------------------ train modes
@@ -236,7 +298,8 @@ class HierarchicalViT(BaseModule):
         if self.frozen_stages < 0:
             return
         first = self.stages[0]
-        frozen: List[nn.Module] = [first.patch_embed, first.pos_embed]
+        frozen: List[nn.Module] = [first.patch_embed]
+        frozen += [first.pos_embed] if first.pos_embed is not None else []
         frozen += list(self.stages[:self.frozen_stages])
         for m in frozen:
             m.eval()

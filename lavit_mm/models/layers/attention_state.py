@@ -36,10 +36,25 @@ class AttentionState:
         return q @ self.k.transpose(-2, -1)
 
 
-def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.) -> torch.Tensor:
-    """softmax(q k^T) v with the fused kernel. v: (B, heads, N_r, dv) -> (B, heads, N, dv)."""
+def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
+           attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """softmax(q k^T + attn_mask) v with the fused kernel.
+    v: (..., heads, N_r, dv) -> (..., heads, N, dv)."""
     return F.scaled_dot_product_attention(
-        state.q, state.k, v, dropout_p=dropout_p, scale=1.0)
+        state.q, state.k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=1.0)
+
+
+def mix_heads(q: torch.Tensor, k: torch.Tensor, mix: torch.Tensor):
+    """Factors of the head-mixed logits ``A'[h] = sum_g mix[h, g] q_g k_g^T``.
+
+    q: (..., G, N, d), k: (..., G, N_k, d), mix: (H, G) -> q': (..., H, N, G*d) and
+    k': (..., H, N_k, G*d), one dot product over the concatenated per-head features.
+    """
+    H, G = mix.shape
+    qm = mix.to(q.dtype)[:, :, None, None] * q.unsqueeze(-4)  # (..., H, G, N, d)
+    q_mixed = qm.transpose(-3, -2).flatten(-2)  # (..., H, N, G*d)
+    k_cat = k.transpose(-3, -2).flatten(-2).unsqueeze(-3)  # (..., 1, N_k, G*d)
+    return q_mixed, k_cat.expand(*k_cat.shape[:-3], H, *k_cat.shape[-2:])
 
 
 def tokens_to_grid(t: torch.Tensor, hw: HW) -> torch.Tensor:

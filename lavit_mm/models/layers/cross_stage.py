@@ -18,7 +18,7 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 
-from .attention_state import AttentionState, pool_tokens
+from .attention_state import AttentionState, mix_heads, pool_tokens
 
 HW = Tuple[int, int]
 
@@ -33,9 +33,4 @@ class CrossStageResidual(nn.Module):
         prev = prev.own()
         q = pool_tokens(prev.q, prev.hw_q, hw_q)  # (B, G, N, d')
         k = pool_tokens(prev.k, prev.hw_k, hw_k)  # (B, G, N_r, d')
-        B, G, N, d = q.shape
-        H = self.head_mix.shape[0]
-        mix = self.head_mix.to(q.dtype)[None, :, :, None, None]  # (1, H, G, 1, 1)
-        q_ext = (mix * q[:, None]).permute(0, 1, 3, 2, 4).reshape(B, H, N, G * d)
-        k_ext = k.permute(0, 2, 1, 3).reshape(B, 1, -1, G * d).expand(B, H, -1, G * d)
-        return q_ext, k_ext  # (B, H, N, G*d'), (B, H, N_r, G*d')
+        return mix_heads(q, k, self.head_mix)  # (B, H, N, G*d'), (B, H, N_r, G*d')

@@ -75,3 +75,26 @@ class PositionEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
         return self.drop(x + self.resized(hw))
+
+
+class PatchMerging(nn.Module):
+    """Swin's 2x2 patch merging: concatenate each 2x2 neighbourhood (4C), norm, then a linear
+    map to ``out_dims`` without bias. Odd sizes are padded right/bottom.
+
+    The 4C features are ordered as ``nn.Unfold`` orders them (channel-major: c*4 + position),
+    the layout of mmdet's/mmcv's PatchMerging; official Swin checkpoints are reordered on
+    conversion (``lavit_mm.models.convert``).
+    """
+
+    def __init__(self, in_dims: int, out_dims: int, norm_cfg=dict(type='LN')):
+        super().__init__()
+        self.in_channels = in_dims
+        self.norm = build_norm_layer(norm_cfg, 4 * in_dims)[1] if norm_cfg else nn.Identity()
+        self.reduction = nn.Linear(4 * in_dims, out_dims, bias=False)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
+        H, W = x.shape[-2:]
+        x = F.pad(x, (0, W % 2, 0, H % 2))  # (B, C, H', W') even
+        hw = (x.shape[2] // 2, x.shape[3] // 2)
+        x = F.unfold(x, kernel_size=2, stride=2).transpose(1, 2)  # (B, N, 4C)
+        return self.reduction(self.norm(x)), hw  # (B, N, C_out)

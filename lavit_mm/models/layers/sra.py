@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
-from .attention_state import AttentionState, attend
+from .attention_state import AttentionState, attend, mix_heads
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .token_transform import TokenGridTransform
@@ -110,11 +110,13 @@ class SRLessAttention(_SRABase):
     is_less_attention = True
 
     def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
-                 norm_cfg=dict(type='LN'), kernel_size=3):
+                 norm_cfg=dict(type='LN'), kernel_size=3, head_mix=False):
         super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
         self.v = nn.Linear(dims, dims, bias=qkv_bias)
         self.theta = TokenGridTransform(num_heads, kernel_size)  # along the key axis
         self.psi = TokenGridTransform(num_heads, kernel_size)  # along the query axis
+        # DeepViT re-attention: mix the transformed logits across heads (identity init)
+        self.head_mix = nn.Parameter(torch.eye(num_heads)) if head_mix else None
 
     def forward(self, x: torch.Tensor, hw: HW, state: AttentionState):
         if state is None:
@@ -127,7 +129,11 @@ class SRLessAttention(_SRABase):
         v = self.heads(self.v(x_r))  # (B, h, N_r, d)
         q = self.psi(state.q, hw)  # Psi: linear map along the query axis
         k = self.theta(state.k, hw_k)  # Theta: linear map along the key axis
-        state = AttentionState(q, k, hw, hw_k, state.own_dims)
+        own = state.own_dims
+        if self.head_mix is not None:
+            q, k = mix_heads(q, k, self.head_mix)  # (B, h, N, h*dq), (B, h, N_r, h*dq)
+            own = q.shape[-1]
+        state = AttentionState(q, k, hw, hw_k, own)
         dp = sra_dp_loss(state, self.reduce.sr_ratio) if (
             self.training and self.compute_dp_loss) else None
         return self.output(state, v), state, dp

@@ -1,0 +1,25 @@
+# RetinaNet + FPN with our PVT-Small (PVT v1, the LaViT code with VA layers only), COCO 2017 1x,
+# mmdet's PVT recipe: AdamW lr 1e-4, weight decay 1e-4, batch 16; no decay on norms/positions.
+# ImageNet weights: python tools/convert_weights.py --from pvt-official pvt_small.pth OUT,
+# then init_cfg=dict(type='Pretrained', checkpoint='OUT').
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['lavit_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='lavit_mm.PVT',
+        arch='small',
+        drop_path_rate=0.1,
+        out_indices=(0, 1, 2, 3),
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 320, 512]))
+
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001),
+    paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'pos_embed': dict(decay_mult=0.)}))

@@ -1,0 +1,168 @@
+"""Pure converters from foreign checkpoint layouts to lavit_mm's, one per layout.
+
+Each takes a state dict (already stripped of any ``backbone.``/``module.`` prefix) and
+returns a new one in our key layout, leaving the input untouched. Keys with no counterpart
+(classification heads, cls tokens, buffers) are dropped. A state dict of another layout gets
+a ``ValueError`` naming the layout it looks like. Loading the result into a LaViT adapts VA
+weights to LA layers (``adapt_to_model``): an LA layer keeps the value projection and leaves
+the query/key projections unused.
+
+Layouts (key names from the official code and from mmdet 3.x):
+
+- ``pvt-official`` (whai362/PVT v1): ``patch_embed{s}.proj|norm``, ``pos_embed{s}`` (stage 4
+  with a cls-token entry first), ``block{s}.{j}.norm1|attn.q|attn.kv|attn.proj|attn.sr|
+  attn.norm|norm2|mlp.fc1|mlp.fc2``, ``norm``, ``cls_token``, ``head``; s = 1..4.
+- ``mmdet-pvt`` (``PyramidVisionTransformer``): ``layers.{i}.0.projection|norm``,
+  ``layers.{i}.1.0.pos_embed``, ``layers.{i}.1.{j+1}.norm1|attn.attn.in_proj_weight|
+  in_proj_bias|attn.attn.out_proj|attn.sr|attn.norm|norm2|ffn.layers.0|ffn.layers.3`` (1x1
+  convs), ``layers.{i}.2`` (output norm, PVT v2 only).
+- ``swin-official`` (microsoft/Swin-Transformer): ``patch_embed.proj|norm``,
+  ``layers.{i}.blocks.{j}.norm1|attn.qkv|attn.proj|attn.relative_position_bias_table|norm2|
+  mlp.fc1|mlp.fc2``, ``layers.{i}.downsample.norm|reduction`` (features ordered x0,x1,x2,x3),
+  ``norm``, ``head``.
+- ``mmdet-swin`` (``SwinTransformer``): ``patch_embed.projection|norm``,
+  ``stages.{i}.blocks.{j}.norm1|attn.w_msa.qkv|attn.w_msa.proj|
+  attn.w_msa.relative_position_bias_table|norm2|ffn.layers.0.0|ffn.layers.1``,
+  ``stages.{i}.downsample.norm|reduction`` (nn.Unfold order), ``norm{i}``.
+"""
+import re
+from typing import Callable, Dict
+
+import torch
+
+State = Dict[str, torch.Tensor]
+
+SIGNATURES = {
+    'pvt-official': re.compile(r'^(patch_embed\d\.|block\d\.\d+\.|pos_embed\d)'),
+    'mmdet-pvt': re.compile(r'^layers\.\d\.[012]\.'),
+    'swin-official': re.compile(r'^layers\.\d\.(blocks|downsample)\.'),
+    'mmdet-swin': re.compile(r'^stages\.\d\.(blocks\.\d+\.attn\.w_msa|downsample)\.'),
+    'lavit_mm': re.compile(r'^stages\.\d\.(blocks\.\d+\.attn\.(q|kv|qkv|v|proj)\.|patch_embed)'),
+}
+
+
+def detect_layout(state: State) -> str:
+    """The layout whose key signature most keys match ('unknown' if none)."""
+    counts = {name: sum(bool(sig.match(k)) for k in state) for name, sig in SIGNATURES.items()}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else 'unknown'
+
+
+def _expect(state: State, layout: str) -> None:
+    found = detect_layout(state)
+    if found != layout:
+        raise ValueError(f'this checkpoint is not in the {layout!r} layout: its keys look like '
+                         f'{found!r} (e.g. {list(state)[:3]}); use --from {found}'
+                         if found != 'unknown' else
+                         f'this checkpoint is not in the {layout!r} layout (keys like '
+                         f'{list(state)[:3]})')
+
+
+def _unfold_order_from_official(v: torch.Tensor) -> torch.Tensor:
+    """Official Swin merges [x0, x1, x2, x3] = positions (0,0),(1,0),(0,1),(1,1) block-major;
+    nn.Unfold orders channel-major over (0,0),(0,1),(1,0),(1,1). Works on the last axis."""
+    *lead, n = v.shape
+    v = v.reshape(*lead, 4, n // 4)[..., [0, 2, 1, 3], :]  # unfold position order
+    return v.transpose(-1, -2).reshape(*lead, n)
+
+
+def convert_pvt_official(state: State) -> State:
+    _expect(state, 'pvt-official')
+    out = {}
+    for k, v in state.items():
+        if m := re.match(r'patch_embed(\d)\.(proj|norm)\.(.*)', k):
+            out[f'stages.{int(m[1]) - 1}.patch_embed.{m[2]}.{m[3]}'] = v
+        elif m := re.match(r'pos_embed(\d)$', k):
+            n = v.shape[1]
+            if round((n - 1) ** 0.5) ** 2 == n - 1:  # the cls-token entry of stage 4
+                v = v[:, 1:]
+            out[f'stages.{int(m[1]) - 1}.pos_embed.pos_embed'] = v
+        elif m := re.match(r'block(\d)\.(\d+)\.(.*)', k):
+            rest = m[3].replace('attn.sr.', 'attn.reduce.sr.').replace(
+                'attn.norm.', 'attn.reduce.norm.')
+            out[f'stages.{int(m[1]) - 1}.blocks.{m[2]}.{rest}'] = v
+        elif m := re.match(r'norm\.(.*)', k):
+            out[f'stages.3.norm.{m[1]}'] = v
+    return out
+
+
+def convert_mmdet_pvt(state: State) -> State:
+    _expect(state, 'mmdet-pvt')
+    out = {}
+    for k, v in state.items():
+        if m := re.match(r'layers\.(\d)\.0\.projection\.(.*)', k):
+            out[f'stages.{m[1]}.patch_embed.proj.{m[2]}'] = v
+        elif m := re.match(r'layers\.(\d)\.0\.norm\.(.*)', k):
+            out[f'stages.{m[1]}.patch_embed.norm.{m[2]}'] = v
+        elif m := re.match(r'layers\.(\d)\.1\.0\.pos_embed$', k):
+            out[f'stages.{m[1]}.pos_embed.pos_embed'] = v
+        elif m := re.match(r'layers\.(\d)\.2\.(.*)', k):
+            out[f'stages.{m[1]}.norm.{m[2]}'] = v
+        elif m := re.match(r'layers\.(\d)\.1\.(\d+)\.(.*)', k):
+            block = f'stages.{m[1]}.blocks.{int(m[2]) - 1}'  # index 0 is the pos embed
+            rest = m[3]
+            if rest.startswith('attn.attn.in_proj_'):
+                kind = rest.rsplit('_', 1)[1]  # weight | bias
+                c = v.shape[0] // 3
+                out[f'{block}.attn.q.{kind}'] = v[:c]
+                out[f'{block}.attn.kv.{kind}'] = v[c:]
+                continue
+            rest = rest.replace('attn.attn.out_proj.', 'attn.proj.').replace(
+                'attn.sr.', 'attn.reduce.sr.').replace('attn.norm.', 'attn.reduce.norm.')
+            if rest.startswith('ffn.layers.'):
+                rest = rest.replace('ffn.layers.0.', 'mlp.fc1.').replace(
+                    'ffn.layers.3.', 'mlp.fc2.')
+                v = v.flatten(1) if v.dim() == 4 else v  # 1x1 conv -> linear
+            out[f'{block}.{rest}'] = v
+    return out
+
+
+def convert_swin_official(state: State) -> State:
+    _expect(state, 'swin-official')
+    out = {}
+    for k, v in state.items():
+        if m := re.match(r'patch_embed\.(proj|norm)\.(.*)', k):
+            out[f'stages.0.patch_embed.{m[1]}.{m[2]}'] = v
+        elif m := re.match(r'layers\.(\d)\.blocks\.(\d+)\.(.*)', k):
+            if m[3].endswith(('relative_position_index', 'attn_mask')):
+                continue  # buffers, rebuilt by the model
+            out[f'stages.{m[1]}.blocks.{m[2]}.{m[3]}'] = v
+        elif m := re.match(r'layers\.(\d)\.downsample\.(norm|reduction)\.(.*)', k):
+            out[f'stages.{int(m[1]) + 1}.patch_embed.{m[2]}.{m[3]}'] = \
+                _unfold_order_from_official(v)
+        elif m := re.match(r'norm\.(.*)', k):
+            out[f'stages.3.norm.{m[1]}'] = v
+    return out
+
+
+def convert_mmdet_swin(state: State) -> State:
+    _expect(state, 'mmdet-swin')
+    out = {}
+    for k, v in state.items():
+        if m := re.match(r'patch_embed\.(projection|norm)\.(.*)', k):
+            out[f'stages.0.patch_embed.{m[1].replace("projection", "proj")}.{m[2]}'] = v
+        elif m := re.match(r'stages\.(\d)\.blocks\.(\d+)\.(.*)', k):
+            rest = m[3].replace('attn.w_msa.', 'attn.').replace(
+                'ffn.layers.0.0.', 'mlp.fc1.').replace('ffn.layers.1.', 'mlp.fc2.')
+            if rest.endswith('relative_position_index'):
+                continue
+            out[f'stages.{m[1]}.blocks.{m[2]}.{rest}'] = v
+        elif m := re.match(r'stages\.(\d)\.downsample\.(norm|reduction)\.(.*)', k):
+            out[f'stages.{int(m[1]) + 1}.patch_embed.{m[2]}.{m[3]}'] = v
+        elif m := re.match(r'norm(\d)\.(.*)', k):
+            out[f'stages.{m[1]}.norm.{m[2]}'] = v
+    return out
+
+
+CONVERTERS: Dict[str, Callable[[State], State]] = {
+    'pvt-official': convert_pvt_official,
+    'mmdet-pvt': convert_mmdet_pvt,
+    'swin-official': convert_swin_official,
+    'mmdet-swin': convert_mmdet_swin,
+}
+
+
+def convert(state: State, layout: str) -> State:
+    if layout not in CONVERTERS:
+        raise ValueError(f'unknown layout {layout!r}; choose one of {sorted(CONVERTERS)}')
+    return CONVERTERS[layout](state)

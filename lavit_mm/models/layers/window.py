@@ -1,0 +1,191 @@
+"""Swin-style (shifted) window attention: a Vanilla and a Less-Attention version.
+
+The token map is padded (right/bottom, after the block's norm, as Swin does) to a multiple of
+the window size M, optionally rolled by -M/2 (shifted windows, with Swin's -100 mask between
+regions that the roll brought together), and split into M x M windows. Logits carry a learned
+relative position bias. An LA layer reuses the window partition (and shift, and mask) of the
+attention it transforms; its Theta/Psi are dense per-head (M^2 x M^2) maps, as in the paper,
+identity-initialised. The rolled-region mask is not transformed: it is re-applied as is.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .attention_state import AttentionState, attend, mix_heads
+from .dp_loss import diagonality_preserving_loss
+
+HW = Tuple[int, int]
+
+
+def window_partition(x: torch.Tensor, M: int) -> torch.Tensor:
+    B, H, W, C = x.shape
+    x = x.view(B, H // M, M, W // M, M, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B, -1, M * M, C)  # (B, nW, M*M, C)
+
+
+def window_reverse(windows: torch.Tensor, M: int, H: int, W: int) -> torch.Tensor:
+    B, _, _, C = windows.shape
+    x = windows.view(B, H // M, W // M, M, M, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B, H, W, C)  # (B, H, W, C)
+
+
+def relative_position_index(M: int) -> torch.Tensor:
+    """(M^2, M^2) index into the (2M-1)^2 relative position table."""
+    coords = torch.stack(torch.meshgrid(torch.arange(M), torch.arange(M), indexing='ij'))
+    coords = coords.flatten(1)  # (2, M^2)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (M - 1)  # (M^2, M^2, 2)
+    return rel[..., 0] * (2 * M - 1) + rel[..., 1]
+
+
+def shifted_window_mask(H: int, W: int, M: int, shift: int, device) -> torch.Tensor:
+    """(nW, 1, M^2, M^2): -100 between tokens that come from different regions after the
+    roll, 0 elsewhere (Swin's mask)."""
+    region = torch.zeros(1, H, W, 1, device=device)
+    cuts = (slice(0, -M), slice(-M, -shift), slice(-shift, None))
+    for i, (hs, ws) in enumerate((h, w) for h in cuts for w in cuts):
+        region[:, hs, ws, :] = i
+    region = window_partition(region, M).squeeze(-1)[0]  # (nW, M^2)
+    diff = region[:, None, :] - region[:, :, None]
+    return diff.ne(0).float().mul(-100.0).unsqueeze(1)
+
+
+class WindowState(AttentionState):
+    """An :class:`AttentionState` of windowed attention: q/k are (B, nW, heads, M^2, d); the
+    logits add ``bias`` (heads, M^2, M^2), transformed by LA layers, and ``mask``
+    (nW, 1, M^2, M^2), which is not."""
+
+    def __init__(self, q, k, bias, mask, shift, padded_hw, own_dims):
+        super().__init__(q, k, padded_hw, padded_hw, own_dims)
+        self.bias, self.mask, self.shift = bias, mask, shift
+
+    def additive(self) -> torch.Tensor:
+        bias = self.bias.to(self.q.dtype)
+        return bias if self.mask is None else bias + self.mask.to(self.q.dtype)
+
+    def logits(self, query_index=None) -> torch.Tensor:
+        return self.q @ self.k.transpose(-2, -1) + self.additive()
+
+
+class _WindowBase(nn.Module):
+    is_less_attention = False
+
+    def __init__(self, dims, num_heads, window_size, attn_drop, proj_drop):
+        super().__init__()
+        if dims % num_heads:
+            raise ValueError(f'embed dims {dims} are not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.head_dims = dims // num_heads
+        self.scale = self.head_dims ** -0.5
+        self.window_size = window_size
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dims, dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.compute_dp_loss = False
+
+    def key_grid(self, hw: HW) -> HW:
+        return hw
+
+    def partition(self, x: torch.Tensor, hw: HW, shift: int):
+        """(B, N, C) -> windows (B, nW, M^2, C) and the padded grid."""
+        B, N, C = x.shape
+        M = self.window_size
+        x = x.view(B, hw[0], hw[1], C)
+        x = F.pad(x, (0, 0, 0, -hw[1] % M, 0, -hw[0] % M))  # (B, Hp, Wp, C)
+        if shift:
+            x = torch.roll(x, (-shift, -shift), dims=(1, 2))
+        return window_partition(x, M), (x.shape[1], x.shape[2])
+
+    def merge(self, windows: torch.Tensor, hw: HW, padded: HW, shift: int) -> torch.Tensor:
+        """windows (B, nW, M^2, C) -> tokens (B, N, C), undoing roll and padding."""
+        x = window_reverse(windows, self.window_size, *padded)  # (B, Hp, Wp, C)
+        if shift:
+            x = torch.roll(x, (shift, shift), dims=(1, 2))
+        x = x[:, :hw[0], :hw[1]]
+        return x.reshape(x.shape[0], hw[0] * hw[1], -1)
+
+    def heads(self, t: torch.Tensor) -> torch.Tensor:
+        B, nW, M2, _ = t.shape
+        return t.view(B, nW, M2, self.num_heads, -1).transpose(2, 3)  # (B, nW, h, M^2, d)
+
+    def output(self, state: WindowState, v: torch.Tensor, hw: HW) -> torch.Tensor:
+        p = self.attn_drop if self.training else 0.
+        out = attend(state, v, p, attn_mask=state.additive())  # (B, nW, h, M^2, d)
+        out = out.transpose(2, 3).flatten(3)  # (B, nW, M^2, C)
+        out = self.merge(out, hw, state.hw_q, state.shift)
+        return self.proj_drop(self.proj(out))
+
+
+class WindowAttention(_WindowBase):
+    """(Shifted-)window multi-head self-attention with relative position bias (Swin)."""
+
+    def __init__(self, dims, num_heads, window_size=7, shift=False, qkv_bias=True,
+                 attn_drop=0., proj_drop=0., head_mix=False):
+        super().__init__(dims, num_heads, window_size, attn_drop, proj_drop)
+        self.shift = window_size // 2 if shift else 0
+        self.qkv = nn.Linear(dims, 3 * dims, bias=qkv_bias)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        self.register_buffer('relative_position_index', relative_position_index(window_size),
+                             persistent=False)
+
+    def position_bias(self) -> torch.Tensor:
+        M2 = self.window_size ** 2
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        return bias.view(M2, M2, -1).permute(2, 0, 1)  # (h, M^2, M^2)
+
+    def forward(self, x: torch.Tensor, hw: HW, context=None):
+        if context is not None:
+            raise ValueError('window attention takes no cross-stage residual (see docs)')
+        windows, padded = self.partition(x, hw, self.shift)  # (B, nW, M^2, C)
+        q, k, v = map(self.heads, self.qkv(windows).chunk(3, dim=-1))  # 3 x (B,nW,h,M^2,d)
+        mask = shifted_window_mask(*padded, self.window_size, self.shift, x.device) \
+            if self.shift else None
+        state = WindowState(q * self.scale, k, self.position_bias(), mask, self.shift, padded,
+                            self.head_dims)
+        return self.output(state, v, hw), state, None
+
+
+class DenseTokenTransform(nn.Module):
+    """Per-head dense (M^2 x M^2) map along the token axis of windowed features, identity
+    init: Theta (keys) or Psi (queries) of a window LA layer."""
+
+    def __init__(self, num_heads: int, tokens: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.eye(tokens).repeat(num_heads, 1, 1))  # (h, T, T)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.weight.to(t.dtype) @ t  # (B, nW, h, T, d)
+
+
+class WindowLessAttention(_WindowBase):
+    """Less-Attention on windows: ``A_l = Psi A_{l-1} Theta^T`` per window and head, on the
+    previous layer's window partition; values from this layer's own input."""
+    is_less_attention = True
+
+    def __init__(self, dims, num_heads, window_size=7, qkv_bias=True, attn_drop=0.,
+                 proj_drop=0., head_mix=False):
+        super().__init__(dims, num_heads, window_size, attn_drop, proj_drop)
+        self.v = nn.Linear(dims, dims, bias=qkv_bias)
+        self.theta = DenseTokenTransform(num_heads, window_size ** 2)
+        self.psi = DenseTokenTransform(num_heads, window_size ** 2)
+        self.head_mix = nn.Parameter(torch.eye(num_heads)) if head_mix else None
+
+    def forward(self, x: torch.Tensor, hw: HW, state: Optional[WindowState]):
+        if state is None:
+            raise ValueError('a Less-Attention layer needs the attention of a preceding layer '
+                             'in its stage: start each stage with at least one VA layer')
+        windows, padded = self.partition(x, hw, state.shift)
+        v = self.heads(self.v(windows))  # (B, nW, h, M^2, d)
+        q, k = self.psi(state.q), self.theta(state.k)
+        bias = self.psi.weight @ state.bias @ self.theta.weight.transpose(-2, -1)  # (h,M2,M2)
+        own = state.own_dims
+        if self.head_mix is not None:  # DeepViT re-attention across heads
+            q, k = mix_heads(q, k, self.head_mix)
+            bias = torch.einsum('hg,gij->hij', self.head_mix, bias)
+            own = q.shape[-1]
+        state = WindowState(q, k, bias, state.mask, state.shift, padded, own)
+        dp = diagonality_preserving_loss(state.logits().float().softmax(-1)) if (
+            self.training and self.compute_dp_loss) else None
+        return self.output(state, v, hw), state, dp
