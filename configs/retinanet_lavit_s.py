@@ -1,12 +1,7 @@
 # RetinaNet + FPN with a LaViT-S backbone, COCO 2017, 1x schedule (12 epochs), the AdamW recipe
 # of PVT's RetinaNet (lr 1e-4, weight decay 1e-4, batch 16 = 8 GPUs x 2 images).
 # Data: data/coco/{annotations,train2017,val2017}.  Train: python tools/train.py THIS_FILE
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
+_base_ = './_base_/retinanet_fpn_1x_coco.py'
 custom_imports = dict(imports=['lavit_mm.models.det'], allow_failed_imports=False)
 
 model = dict(

@@ -2,12 +2,7 @@
 # mmdet's PVT recipe: AdamW lr 1e-4, weight decay 1e-4, batch 16; no decay on norms/positions.
 # ImageNet weights: python tools/convert_weights.py --from pvt-official pvt_small.pth OUT,
 # then init_cfg=dict(type='Pretrained', checkpoint='OUT').
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
+_base_ = './_base_/retinanet_fpn_1x_coco.py'
 custom_imports = dict(imports=['lavit_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -2,12 +2,7 @@
 # mmdet's Swin recipe: stages 2-4 to the FPN (start_level 0, 5 levels), drop path 0.2, AdamW
 # lr 1e-4, weight decay 0.05 without decay on norms and relative position tables.
 # ImageNet weights: python tools/convert_weights.py --from swin-official swin_tiny.pth OUT.
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
+_base_ = './_base_/retinanet_fpn_1x_coco.py'
 custom_imports = dict(imports=['lavit_mm'], allow_failed_imports=False)
 
 model = dict(

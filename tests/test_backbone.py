@@ -20,27 +20,6 @@ def build(arch=SMALL_ARCH, **kw):
     return model.eval()
 
 
-def stage_states(model, x):
-    """Runs ``model`` block by block; returns per stage the list of attention states."""
-    states, prev = [], None
-    for stage in model.stages:
-        x, hw = stage.patch_embed(x)
-        x = stage.pos_embed(x, hw)
-        per_block, state = [], None
-        for j, block in enumerate(stage.blocks):
-            if j == 0:
-                ctx = (stage.cross_stage(prev, hw, block.attn.key_grid(hw))
-                       if stage.cross_stage is not None and prev is not None else None)
-            else:
-                ctx = state if block.is_less_attention else None
-            x, state, _ = block(x, hw, ctx)
-            per_block.append(state)
-        prev = state
-        states.append(per_block)
-        x = stage.norm(x).transpose(1, 2).reshape(x.shape[0], -1, *hw)
-    return states
-
-
 @pytest.mark.parametrize('size', [(224, 224), (256, 320), (250, 333), (97, 61)])
 def test_output_shapes_and_strides(size):
     model = build()
@@ -81,7 +60,7 @@ def test_out_indices_subset():
 def test_fresh_la_layer_reproduces_previous_attention():
     model = build()
     with torch.no_grad():
-        states = stage_states(model, torch.randn(2, 3, 128, 96))
+        states = model.attention_states(torch.randn(2, 3, 128, 96))
     checked = 0
     for stage, per_block in zip(model.stages, states):
         for j, block in enumerate(stage.blocks):
@@ -126,7 +105,7 @@ def test_cross_stage_residual_zero_init_is_baseline_and_adds_pooled_attention():
         # a non-zero head mix adds sum_g M[h,g] (pooled prev q_g)(prev k_g)^T to the logits
         stage = with_res.stages[1]
         stage.cross_stage.head_mix.normal_()
-        states = stage_states(with_res, x)
+        states = with_res.attention_states(x)
         prev, first = states[0][-1], states[1][0]
         base = first.own().logits()  # the layer's own q k^T
         pooled_q = F.avg_pool2d(prev.q.transpose(2, 3).reshape(1, -1, 32, 32), 2)

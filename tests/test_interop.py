@@ -42,23 +42,21 @@ def mmdet_swin_tiny(**kw):
     return SwinTransformer(drop_path_rate=0., **kw)
 
 
-@pytest.mark.parametrize('size', SIZES)
-def test_pvt_reproduces_mmdet_pvt(size):
-    ref = randomize(mmdet_pvt_tiny())
-    ours = PVT(arch='tiny', drop_path_rate=0.).eval()
-    ours.load_state_dict(convert(ref.state_dict(), 'mmdet-pvt'), strict=True)
-    diffs = max_diffs(ref, ours, size)
-    print(f'PVT-T vs mmdet PyramidVisionTransformer at {size}: max abs diff per stage {diffs}')
-    assert len(diffs) == 4 and max(diffs) < 1e-4
+REFERENCES = {  # ours, mmdet's, the converter between them
+    'PVT-T': (lambda: PVT(arch='tiny', drop_path_rate=0.), mmdet_pvt_tiny, 'mmdet-pvt'),
+    'Swin-T': (lambda: Swin(arch='tiny', drop_path_rate=0.), mmdet_swin_tiny, 'mmdet-swin'),
+}
 
 
 @pytest.mark.parametrize('size', SIZES)
-def test_swin_reproduces_mmdet_swin(size):
-    ref = randomize(mmdet_swin_tiny())
-    ours = Swin(arch='tiny', drop_path_rate=0.).eval()
-    ours.load_state_dict(convert(ref.state_dict(), 'mmdet-swin'), strict=True)
+@pytest.mark.parametrize('name', sorted(REFERENCES))
+def test_plain_backbones_reproduce_mmdet(name, size):
+    make_ours, make_ref, layout = REFERENCES[name]
+    ref = randomize(make_ref())
+    ours = make_ours().eval()
+    ours.load_state_dict(convert(ref.state_dict(), layout), strict=True)
     diffs = max_diffs(ref, ours, size)
-    print(f'Swin-T vs mmdet SwinTransformer at {size}: max abs diff per stage {diffs}')
+    print(f'{name} vs mmdet {type(ref).__name__} at {size}: max abs diff per stage {diffs}')
     assert len(diffs) == 4 and max(diffs) < 1e-4
 
 

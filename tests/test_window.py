@@ -21,21 +21,6 @@ def build(**kw):
     return model.eval()
 
 
-def states_of(model, x):
-    states = []
-    for stage in model.stages:
-        x, hw = stage.patch_embed(x)
-        if stage.pos_drop is not None:
-            x = stage.pos_drop(x)
-        per_block, state = [], None
-        for block in stage.blocks:
-            x, state, _ = block(x, hw, state if block.is_less_attention else None)
-            per_block.append(state)
-        states.append(per_block)
-        x = x.transpose(1, 2).reshape(x.shape[0], -1, *hw)
-    return states
-
-
 @pytest.mark.parametrize('size', [(224, 224), (250, 333), (40, 72)])
 def test_window_lavit_shapes(size):
     outs = build()(torch.randn(2, 3, *size))
@@ -48,7 +33,7 @@ def test_window_lavit_shapes(size):
 def test_window_la_layer_reuses_partition_and_reproduces_attention():
     model = build()
     with torch.no_grad():
-        states = states_of(model, torch.randn(1, 3, 120, 88))
+        states = model.attention_states(torch.randn(1, 3, 120, 88))
     checked = 0
     for stage, per_block in zip(model.stages, states):
         for j, block in enumerate(stage.blocks):

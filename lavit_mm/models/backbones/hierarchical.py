@@ -110,9 +110,10 @@ class Stage(nn.Module):
             else nn.Identity()
         self.norm_feeds_next = sra
 
-    def forward(self, x, prev_state=None, with_cp=False):
+    def forward(self, x, prev_state=None, with_cp=False, states: Optional[list] = None):
         """x: (B, C_in, H, W) -> the next stage's input and this stage's output (both
-        (B, C, H', W')), the stage's last attention, and its DP losses."""
+        (B, C, H', W')), the stage's last attention, and its DP losses. Each block's
+        attention is appended to ``states`` if given."""
         x, hw = self.patch_embed(x)  # (B, N, C)
         if self.pos_embed is not None:
             x = self.pos_embed(x, hw)
@@ -132,6 +133,8 @@ class Stage(nn.Module):
                 x, state, dp = block(x, hw, context)
             if dp is not None:
                 dp_losses.append(dp)
+            if states is not None:
+                states.append(state)
         out = nlc_to_nchw(self.norm(x), hw)  # (B, C, H', W')
         x_next = out if self.norm_feeds_next else nlc_to_nchw(x, hw)
         return x_next, out, state, dp_losses
@@ -259,6 +262,16 @@ class HierarchicalViT(BaseModule):
         if dp_losses:
             self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(dp_losses).mean()
         return tuple(outs)
+
+    def attention_states(self, x: torch.Tensor) -> List[list]:
+        """Every block's attention, per stage (factored :class:`AttentionState`; its
+        ``logits()`` materialises them): for analysis tools and tests."""
+        per_stage, state = [], None
+        for stage in self.stages:
+            states: list = []
+            x, _, state, _ = stage(x, state, states=states)
+            per_stage.append(states)
+        return per_stage
 
     def aux_losses(self) -> Dict[str, torch.Tensor]:
         """Auxiliary losses of the last training forward (``loss_dp``), then cleared."""

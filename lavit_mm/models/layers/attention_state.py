@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 HW = Tuple[int, int]
@@ -73,3 +74,24 @@ def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:
         return t
     pooled = F.adaptive_avg_pool2d(tokens_to_grid(t, hw), out_hw)
     return grid_to_tokens(pooled, t.shape[1])
+
+
+class AttentionBase(nn.Module):
+    """What every attention kind has: heads, the folded scale, the output projection, the
+    dropouts, and the switch the backbone sets when the DP loss is on (LA layers)."""
+    is_less_attention = False
+
+    def __init__(self, dims: int, num_heads: int, attn_drop: float, proj_drop: float):
+        super().__init__()
+        if dims % num_heads:
+            raise ValueError(f'embed dims {dims} are not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.head_dims = dims // num_heads
+        self.scale = self.head_dims ** -0.5
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dims, dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.compute_dp_loss = False
+
+    def dropout_p(self) -> float:
+        return self.attn_drop if self.training else 0.

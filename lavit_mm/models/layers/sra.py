@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
-from .attention_state import AttentionState, attend, mix_heads
+from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .token_transform import TokenGridTransform
@@ -44,22 +44,12 @@ class SpatialReduction(nn.Module):
         return self.norm(nchw_to_nlc(x)), hw_r  # (B, N_r, C)
 
 
-class _SRABase(nn.Module):
-    is_less_attention = False
+class _SRABase(AttentionBase):
 
     def __init__(self, dims: int, num_heads: int, sr_ratio: int, qkv_bias: bool,
                  attn_drop: float, proj_drop: float, norm_cfg: dict):
-        super().__init__()
-        if dims % num_heads:
-            raise ValueError(f'embed dims {dims} are not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.head_dims = dims // num_heads
-        self.scale = self.head_dims ** -0.5
+        super().__init__(dims, num_heads, attn_drop, proj_drop)
         self.reduce = SpatialReduction(dims, sr_ratio, norm_cfg)
-        self.attn_drop = attn_drop
-        self.proj = nn.Linear(dims, dims)
-        self.proj_drop = nn.Dropout(proj_drop)
-        self.compute_dp_loss = False  # set by the backbone when the DP loss is on
 
     def key_grid(self, hw: HW) -> HW:
         return self.reduce.grid(hw)
@@ -69,8 +59,7 @@ class _SRABase(nn.Module):
         return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
 
     def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
-        p = self.attn_drop if self.training else 0.
-        out = attend(state, v, p)  # (B, h, N, d)
+        out = attend(state, v, self.dropout_p())  # (B, h, N, d)
         B, h, N, d = out.shape
         out = out.transpose(1, 2).reshape(B, N, h * d)  # (B, N, C)
         return self.proj_drop(self.proj(out))

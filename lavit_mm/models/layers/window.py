@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .attention_state import AttentionState, attend, mix_heads
+from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .dp_loss import diagonality_preserving_loss
 
 HW = Tuple[int, int]
@@ -68,21 +68,11 @@ class WindowState(AttentionState):
         return self.q @ self.k.transpose(-2, -1) + self.additive()
 
 
-class _WindowBase(nn.Module):
-    is_less_attention = False
+class _WindowBase(AttentionBase):
 
     def __init__(self, dims, num_heads, window_size, attn_drop, proj_drop):
-        super().__init__()
-        if dims % num_heads:
-            raise ValueError(f'embed dims {dims} are not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.head_dims = dims // num_heads
-        self.scale = self.head_dims ** -0.5
+        super().__init__(dims, num_heads, attn_drop, proj_drop)
         self.window_size = window_size
-        self.attn_drop = attn_drop
-        self.proj = nn.Linear(dims, dims)
-        self.proj_drop = nn.Dropout(proj_drop)
-        self.compute_dp_loss = False
 
     def key_grid(self, hw: HW) -> HW:
         return hw
@@ -110,8 +100,7 @@ class _WindowBase(nn.Module):
         return t.view(B, nW, M2, self.num_heads, -1).transpose(2, 3)  # (B, nW, h, M^2, d)
 
     def output(self, state: WindowState, v: torch.Tensor, hw: HW) -> torch.Tensor:
-        p = self.attn_drop if self.training else 0.
-        out = attend(state, v, p, attn_mask=state.additive())  # (B, nW, h, M^2, d)
+        out = attend(state, v, self.dropout_p(), state.additive())  # (B, nW, h, M^2, d)
         out = out.transpose(2, 3).flatten(3)  # (B, nW, M^2, C)
         out = self.merge(out, hw, state.hw_q, state.shift)
         return self.proj_drop(self.proj(out))
