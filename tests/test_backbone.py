@@ -57,8 +57,11 @@ def test_out_indices_subset():
     assert [o.shape[1] for o in outs] == [32, 64]
 
 
-def test_fresh_la_layer_reproduces_previous_attention():
-    model = build()
+@pytest.mark.parametrize('attention', ['sra', 'window'])
+def test_fresh_la_layer_reproduces_previous_attention(attention):
+    """... and, on windows, reuses the partition, shift and mask of that attention."""
+    arch = dict(SMALL_ARCH, num_heads=[1, 2, 4, 4], embed_dims=[16, 32, 64, 128])
+    model = build(arch, attention=attention)
     with torch.no_grad():
         states = model.attention_states(torch.randn(2, 3, 128, 96))
     checked = 0
@@ -67,8 +70,10 @@ def test_fresh_la_layer_reproduces_previous_attention():
             if block.is_less_attention:
                 prev, cur = per_block[j - 1], per_block[j]
                 torch.testing.assert_close(cur.logits().softmax(-1), prev.logits().softmax(-1))
+                if attention == 'window':
+                    assert cur.shift == prev.shift and cur.mask is prev.mask
                 checked += 1
-    assert checked == 4
+    assert checked == 4  # 0 + 1 + 2 + 1 LA layers
 
 
 def test_la_transform_equals_logit_space_transform():
