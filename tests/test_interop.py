@@ -5,8 +5,6 @@ every stage must agree to 1e-4 (max abs) at 224x224 and at a non-square, non-div
 For the official layouts, a random checkpoint is written in the official key layout (key
 names and shapes from the official code) and loaded by mmdet's own converter and by ours.
 """
-import re
-
 import pytest
 import torch
 
@@ -64,8 +62,7 @@ def official_pvt_tiny_state(seed=0):
     """A random PVT-Tiny checkpoint in the official (whai362/PVT v1) key layout."""
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g) * 0.05  # noqa: E731
-    dims, heads, srs, mlp, depths = [64, 128, 320, 512], [1, 2, 5, 8], [8, 4, 2, 1], \
-        [8, 8, 4, 4], [2, 2, 2, 2]
+    dims, srs, mlp, depths = [64, 128, 320, 512], [8, 4, 2, 1], [8, 8, 4, 4], [2, 2, 2, 2]
     state, c_in = {}, 3
     for s in range(4):
         c, p, n = dims[s], 4 if s == 0 else 2, 56 // 2 ** s

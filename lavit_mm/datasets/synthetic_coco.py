@@ -4,7 +4,7 @@
     <root>/train2017/*.jpg, <root>/val2017/*.jpg
 
 mmdet's stock ``CocoDataset`` reads it with only ``data_root`` and ``metainfo`` changed.
-Objects are filled shapes (one shape per class, colour drawn around a class hue), small,
+Objects are filled shapes (``shapes.py``: one shape per class), small,
 medium and large in the COCO sense (area < 32^2, < 96^2, larger), on smooth random
 backgrounds, with polygon masks. The same seed gives byte-identical files.
 """
@@ -15,65 +15,30 @@ import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import ImageDraw, ImageFilter
 
-CLASSES = ('circle', 'square', 'triangle', 'star')
-# A class hue in degrees: colour helps, shape decides (hues are jittered and overlap a little).
-_HUES = {'circle': 0, 'square': 120, 'triangle': 220, 'star': 50}
-SIZE_RANGES = ((10, 28), (34, 80), (100, 150))  # side lengths: small, medium, large
+from .shapes import (CLASSES, PALETTE, background, clip_polygon, polygon_area, shape_color,
+                     shape_polygon)
 
 
 def metainfo() -> Dict[str, tuple]:
     """The ``metainfo`` to give mmdet's CocoDataset for this set."""
-    return dict(classes=CLASSES, palette=[(220, 20, 60), (0, 160, 0), (0, 60, 220),
-                                          (230, 200, 0)])
+    return dict(classes=CLASSES, palette=PALETTE)
 
 
-def _shape_polygon(kind: str, cx: float, cy: float, size: float, angle: float):
-    if kind == 'circle':
-        n, radii = 24, [size / 2] * 24
-    elif kind == 'square':
-        n, radii = 4, [size / 2 * math.sqrt(2)] * 4
-    elif kind == 'triangle':
-        n, radii = 3, [size / math.sqrt(3)] * 3
-    else:  # star: alternating radii
-        n, radii = 10, [size / 2 if i % 2 == 0 else size / 4.5 for i in range(10)]
-    pts = []
-    for i in range(n):
-        a = angle + 2 * math.pi * i / n
-        pts.append((cx + radii[i] * math.cos(a), cy + radii[i] * math.sin(a)))
-    return pts
-
-
-def _polygon_area(pts) -> float:
-    x = np.array([p[0] for p in pts])
-    y = np.array([p[1] for p in pts])
-    return float(0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
-
-
-def _hsv_to_rgb(h: float, s: float, v: float) -> Tuple[int, int, int]:
-    import colorsys
-    r, g, b = colorsys.hsv_to_rgb((h % 360) / 360, s, v)
-    return int(r * 255), int(g * 255), int(b * 255)
-
-
-def _background(rng: np.random.Generator, h: int, w: int) -> Image.Image:
-    coarse = rng.integers(40, 200, size=(4, 4, 3)).astype(np.uint8)
-    img = Image.fromarray(coarse).resize((w, h), Image.BICUBIC)
-    noise = rng.normal(0, 12, size=(h, w, 3))
-    arr = np.clip(np.asarray(img, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
-    return Image.fromarray(arr)
+SIZE_RANGES = ((10, 28), (34, 80), (100, 150))  # side lengths: small, medium, large
 
 
 def _draw_image(rng: np.random.Generator, size: Tuple[int, int], max_objects: int):
     h, w = size
-    img = _background(rng, h, w)
+    img = background(rng, h, w)
     draw = ImageDraw.Draw(img)
     objects, boxes = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         kind = CLASSES[int(rng.integers(len(CLASSES)))]
         lo, hi = SIZE_RANGES[int(rng.integers(len(SIZE_RANGES)))]
-        side = float(rng.uniform(lo, min(hi, 0.9 * min(h, w))))
+        hi = min(hi, 0.9 * min(h, w))  # small images: cap sizes at the image
+        side = float(rng.uniform(min(lo, hi), hi))
         for _attempt in range(20):  # place without heavy overlap
             cx, cy = rng.uniform(side / 2, w - side / 2), rng.uniform(side / 2, h - side / 2)
             box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
@@ -81,15 +46,13 @@ def _draw_image(rng: np.random.Generator, size: Tuple[int, int], max_objects: in
                 break
         else:
             continue
-        pts = _shape_polygon(kind, cx, cy, side, float(rng.uniform(0, 2 * math.pi)))
-        hue = _HUES[kind] + rng.normal(0, 18)
-        color = _hsv_to_rgb(hue, float(rng.uniform(0.6, 1)), float(rng.uniform(0.6, 1)))
-        draw.polygon(pts, fill=color)
-        pts = [(min(max(x, 0), w - 1), min(max(y, 0), h - 1)) for x, y in pts]
+        pts = shape_polygon(kind, cx, cy, side, float(rng.uniform(0, 2 * math.pi)))
+        draw.polygon(pts, fill=shape_color(rng, kind))
+        pts = clip_polygon(pts, h, w)
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
         boxes.append((bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]))
-        objects.append(dict(category=kind, bbox=bbox, polygon=pts, area=_polygon_area(pts)))
+        objects.append(dict(category=kind, bbox=bbox, polygon=pts, area=polygon_area(pts)))
     img = img.filter(ImageFilter.GaussianBlur(radius=0.6))
     return img, objects
 

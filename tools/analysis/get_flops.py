@@ -1,7 +1,8 @@
 """Params and FLOPs (mmengine analysis) of backbones, classification form and dense form.
 
     python tools/analysis/get_flops.py                       # LaViT-T/S/B and PVT-T/S/M
-    python tools/analysis/get_flops.py --models LaViT:tiny LaViT:tiny:window --dense-shape 800 1333
+    python tools/analysis/get_flops.py --models LaViT:tiny LaViT:tiny:window \
+        --dense-shape 800 1333
 """
 import argparse
 
@@ -31,7 +32,8 @@ def main():
             cfg['attention'] = attention[0]
         backbone = MODELS.build(cfg)
         cls = ClassificationForm(backbone)
-        row = [f'{kind}-{arch}' + (f' ({attention[0]})' if attention else ''), f'{count_params(cls) / 1e6:.2f}M',
+        name = f'{kind}-{arch}' + (f' ({attention[0]})' if attention else '')
+        row = [name, f'{count_params(cls) / 1e6:.2f}M',
                f'{count_flops(cls, (ch, cw)) / 1e9:.2f}',
                f'{count_params(backbone) / 1e6:.2f}M',
                f'{count_flops(backbone, (dh, dw)) / 1e9:.1f}']
