@@ -1,21 +1,34 @@
-"""Write the embedded synthetic detection set in COCO layout (skipped if already there)."""
+"""Write the embedded synthetic datasets (skipped where already there):
+
+    data/synthetic_coco/           detection, COCO 2017 layout       (--task det)
+    data/synthetic_ade/            segmentation, ADE20K layout        (--task seg)
+    data/synthetic_imagenet/       classification, ImageNet layout    (--task cls)
+"""
 import argparse
 
-from lavit_mm.datasets import make_synthetic_coco
+from lavit_mm.datasets import make_synthetic_ade, make_synthetic_coco, make_synthetic_imagenet
+
+MAKERS = {
+    'det': ('data/synthetic_coco', make_synthetic_coco),
+    'seg': ('data/synthetic_ade', make_synthetic_ade),
+    'cls': ('data/synthetic_imagenet', make_synthetic_imagenet),
+}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--root', default='data/synthetic_coco', help='output folder')
-    parser.add_argument('--num-train', type=int, default=96)
-    parser.add_argument('--num-val', type=int, default=24)
-    parser.add_argument('--size', type=int, nargs=2, default=(256, 256), metavar=('H', 'W'))
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--task', choices=sorted(MAKERS), nargs='+', default=sorted(MAKERS))
+    parser.add_argument('--root', help='output folder (one task only)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true', help='rewrite even if present')
     args = parser.parse_args()
-    root = make_synthetic_coco(args.root, args.num_train, args.num_val, args.size, args.seed,
-                               args.force)
-    print(f'synthetic COCO set ready at {root}')
+    if args.root and len(args.task) > 1:
+        parser.error('--root needs a single --task')
+    for task in args.task:
+        default_root, make = MAKERS[task]
+        root = make(args.root or default_root, seed=args.seed, force=args.force)
+        print(f'{task}: synthetic set ready at {root}')
 
 
 if __name__ == '__main__':

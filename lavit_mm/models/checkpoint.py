@@ -5,6 +5,7 @@ runs for our backbones. Unlike mmengine's silent ``strict=False`` load, it raise
 checkpoint cannot be meant for this model (no key with the prefix, no key in common, shape
 mismatches) and logs exactly which keys were missing or unused.
 """
+import pickle
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -94,7 +95,14 @@ def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
 def load_pretrained(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
                     logger=None) -> LoadReport:
     """Loads ``filename`` into ``model`` (see module docstring); returns the report."""
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    try:
+        checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    except pickle.UnpicklingError as e:
+        raise ValueError(
+            f'{filename} holds training state that torch\'s safe loader refuses. Publish it '
+            f'first: python tools/publish_checkpoint.py {filename} OUT (keeps meta + weights) '
+            f'and point init_cfg at OUT; or, for a file you trust, set '
+            f'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1.') from e
     state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, filename), model)
     own = model.state_dict()
     report = LoadReport(

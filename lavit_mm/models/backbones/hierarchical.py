@@ -103,11 +103,8 @@ class Stage(nn.Module):
             for j in range(depth)
         ])
         self.cross_stage = CrossStageResidual(prev_heads, num_heads) if prev_heads else None
-        # With 'window' the norm only serves the output: built for returned stages only, as
-        # in mmdet's Swin (an unused norm has no gradient, which DDP refuses).
-        with_norm = cfg['norm_after_stage'] and (sra or index in cfg['out_indices'])
-        self.norm = nn.LayerNorm(dims, eps=norm_cfg.get('eps', 1e-5)) if with_norm \
-            else nn.Identity()
+        self.norm = nn.LayerNorm(dims, eps=norm_cfg.get('eps', 1e-5)) \
+            if index in cfg['norm_stages'] else nn.Identity()
         self.norm_feeds_next = sra
 
     def forward(self, x, prev_state=None, with_cp=False, states: Optional[list] = None):
@@ -161,7 +158,9 @@ class HierarchicalViT(BaseModule):
             re-attention, identity init). Widens LA q/k by the number of heads.
         dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
             its computation); reported as ``loss_dp`` by the task models of lavit_mm.
-        norm_after_stage: LayerNorm each stage's output.
+        norm_after_stage: LayerNorm each stage's output (True), none (False), or a tuple of
+            stage indices. With 'window', True means the returned stages only, as mmdet's Swin
+            (the norm serves only the output there; an unused norm breaks DDP).
         frozen_stages: -1 trains everything; 0 freezes the first patch/position embedding;
             k >= 1 also freezes stages 1..k entirely. Re-applied on every ``train()``.
         norm_eval: keep BatchNorm layers (if any, e.g. in a custom norm_cfg) in eval mode.
@@ -187,7 +186,7 @@ class HierarchicalViT(BaseModule):
                  la_kernel_size: int = 3,
                  la_head_mix: bool = False,
                  dp_loss_weight: float = 0.,
-                 norm_after_stage: bool = False,
+                 norm_after_stage: Union[bool, Sequence[int]] = False,
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  frozen_stages: int = -1,
@@ -223,8 +222,8 @@ class HierarchicalViT(BaseModule):
         cfg = dict(attention=attention, window_size=window_size, patch_padding=patch_padding,
                    qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
                    la_kernel_size=la_kernel_size, la_head_mix=la_head_mix,
-                   norm_after_stage=norm_after_stage, act_cfg=act_cfg, norm_cfg=norm_cfg,
-                   out_indices=out_indices)
+                   act_cfg=act_cfg, norm_cfg=norm_cfg,
+                   norm_stages=self._norm_stages(norm_after_stage, attention, num_stages))
 
         a = self.arch
         dpr = torch.linspace(0, drop_path_rate, sum(a['depths'])).tolist()
@@ -245,6 +244,13 @@ class HierarchicalViT(BaseModule):
                 m.compute_dp_loss = self.dp_loss_weight > 0
         self._aux_losses: Dict[str, torch.Tensor] = {}
         self._freeze_stages()
+
+    def _norm_stages(self, norm_after_stage, attention, num_stages) -> set:
+        if not isinstance(norm_after_stage, bool):
+            return set(norm_after_stage)
+        if not norm_after_stage:
+            return set()
+        return set(range(num_stages)) if attention == 'sra' else set(self.out_indices)
 
     @classmethod
     def arch_zoo_for(cls, attention: str) -> Dict[str, dict]:

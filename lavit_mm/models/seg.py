@@ -1,0 +1,11 @@
+"""mmseg task models that report the backbone's ``loss_dp``. Imports mmseg: configs that use
+them list ``lavit_mm.models.seg`` in ``custom_imports``."""
+from mmseg.models.segmentors import EncoderDecoder as _EncoderDecoder
+
+from lavit_mm.registry import MODELS
+from .aux_loss import BackboneAuxLossMixin
+
+
+@MODELS.register_module()
+class EncoderDecoder(BackboneAuxLossMixin, _EncoderDecoder):
+    """mmseg's EncoderDecoder (Semantic FPN, UperNet...), plus ``loss_dp``."""

@@ -1,0 +1,54 @@
+"""Train one config with several DP-loss weights and tabulate the outcome.
+
+    python tools/analysis/dp_weight_experiment.py configs/demo/lavit_t_synthetic_cls.py \
+        --weights 0 0.1 1 10 --seeds 0 1
+
+Each run is tools/train.py with ``model.backbone.dp_loss_weight=W`` and ``randomness.seed=S``
+in its own work dir; the table shows the task loss (total minus loss_dp) and the unweighted DP
+loss at the last logged step, and every evaluation metric of the final evaluation.
+"""
+import argparse
+import os.path as osp
+import subprocess
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from summarize_run import read_scalars  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--weights', type=float, nargs='+', default=[0., 0.1, 1., 10.])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--work-dir', default='work_dirs/dp_weight_experiment')
+    args = parser.parse_args()
+    train = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
+    rows = []
+    for weight in args.weights:
+        for seed in args.seeds:
+            work_dir = osp.join(args.work_dir, f'w{weight:g}_s{seed}')
+            subprocess.run([sys.executable, train, args.config, '--work-dir', work_dir,
+                            '--cfg-options', f'model.backbone.dp_loss_weight={weight}',
+                            f'randomness.seed={seed}'], check=True,
+                           stdout=subprocess.DEVNULL)
+            records = read_scalars(work_dir)
+            last = [r for r in records if 'loss' in r][-1]
+            dp = last.get('loss_dp', 0.)
+            metrics = [r for r in records if 'loss' not in r and any('/' in k for k in r)][-1]
+            rows.append((weight, seed, last['loss'] - dp, dp / weight if weight else None,
+                         {k: v for k, v in metrics.items() if '/' in k}))
+            print(f'done: weight {weight:g}, seed {seed}', file=sys.stderr, flush=True)
+    keys = sorted(rows[0][4])
+    print('| dp weight | seed | task loss (last step) | DP loss, unweighted | '
+          + ' | '.join(keys) + ' |')
+    print('|' + '---|' * (4 + len(keys)))
+    for weight, seed, task, dp, metrics in rows:
+        dp_text = f'{dp:.4f}' if dp is not None else 'off'
+        print(f'| {weight:g} | {seed} | {task:.4f} | {dp_text} | '
+              + ' | '.join(f'{metrics[k]:.2f}' for k in keys) + ' |')
+
+
+if __name__ == '__main__':
+    main()
