@@ -7,6 +7,7 @@ the first look-up, so importing ``lavit_mm`` imports no toolbox, and our names n
 mmdet's or mmseg's own ``PyramidVisionTransformer``/``SwinTransformer``.
 """
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -14,3 +15,9 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='lavit_mm',
     locations=['lavit_mm.models.backbones'])
+
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='lavit_mm',
+    locations=['lavit_mm.engine.cpu_amp'])

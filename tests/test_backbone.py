@@ -164,7 +164,6 @@ def test_with_cp_same_output_and_gradients():
     results = []
     for with_cp in (False, True):
         model = build(with_cp=with_cp, drop_path_rate=0., dp_loss_weight=1.0).train()
-        torch.manual_seed(3)  # same DP sampling offsets in both runs
         outs = model(x)
         loss = sum((o ** 2).mean() for o in outs) + model.aux_losses()['loss_dp']
         loss.backward()
@@ -192,6 +191,24 @@ def test_dp_loss_only_when_weighted_and_training():
     off = build(dp_loss_weight=0.).train()
     off(x)
     assert off.aux_losses() == {}
+
+
+def test_dp_sampling_follows_the_checkpointed_step_counter():
+    """The DP loss's sampled offsets depend on the step count in the state dict, not on the
+    global RNG: a model resumed from a state dict computes what the original would."""
+    x = torch.randn(1, 3, 96, 96)
+    a = build(dp_loss_weight=1.0, drop_path_rate=0.).train()
+    a(x)
+    a.aux_losses()
+    assert int(a.state_dict()['dp_step']) == 1
+    b = build(dp_loss_weight=1.0, drop_path_rate=0.).train()
+    b.load_state_dict(a.state_dict())
+    torch.manual_seed(123)  # the global RNG plays no part
+    a(x)
+    torch.manual_seed(456)
+    b(x)
+    assert a.aux_losses()['loss_dp'].item() == b.aux_losses()['loss_dp'].item()
+    assert 'dp_step' not in build(dp_loss_weight=0.).state_dict()
 
 
 def test_drop_path_is_stochastic_in_training_only():

@@ -16,13 +16,6 @@ DEMO = osp.join(ROOT, 'configs', 'demo', 'retinanet_lavit_t_synthetic.py')
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic_coco')
-    return str(make_synthetic_coco(str(root), num_train=8, num_val=4, image_size=(128, 160),
-                                   seed=3)) + '/'
-
-
 def test_synthetic_set_is_exact_coco_layout(coco_root):
     from mmdet.datasets import CocoDataset
     from pycocotools.coco import COCO

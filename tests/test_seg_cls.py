@@ -12,26 +12,12 @@ from PIL import Image
 
 from lavit_mm.apis import build_runner
 from lavit_mm.apis.publish import publish_checkpoint
-from lavit_mm.datasets import make_synthetic_ade, make_synthetic_imagenet
 from lavit_mm.datasets.synthetic_ade import ADE_IDS
 from lavit_mm.datasets.synthetic_imagenet import CLS_CLASSES
 from lavit_mm.models.checkpoint import load_pretrained
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory):
-    return make_synthetic_ade(str(tmp_path_factory.mktemp('ade')), num_train=8, num_val=4,
-                              image_size=(64, 96), seed=5)
-
-
-@pytest.fixture(scope='module')
-def imagenet_root(tmp_path_factory):
-    return make_synthetic_imagenet(str(tmp_path_factory.mktemp('imagenet')),
-                                   num_train_per_class=4, num_val_per_class=2,
-                                   image_size=(48, 48), seed=5)
 
 
 def loader_overrides(root, names=('train', 'val', 'test')):
@@ -144,7 +130,7 @@ def test_cls_configs_recipe_and_loss(name):
 
 
 # ------------------------------------------------------------------ training + evaluation
-def test_seg_short_training_and_miou(ade_root, tmp_path):
+def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'semfpn_lavit_t_synthetic.py'))
     cfg.merge_from_dict({**loader_overrides(ade_root), 'work_dir': str(tmp_path),
                          'train_cfg.max_iters': 12, 'train_cfg.val_interval': 12,
@@ -160,9 +146,15 @@ def test_seg_short_training_and_miou(ade_root, tmp_path):
     assert hub.get_scalar('train/loss_dp').current() >= 0
     miou = hub.get_scalar('val/mIoU').current()
     assert 0 <= miou <= 100
+    # tools/test.py's path: the checkpoint, mmseg's IoUMetric, mIoU
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    cfg.work_dir = str(tmp_path / 'test')
+    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'iter_12.pth'),
+                           full_unpickling=True).test()
+    assert metrics['mIoU'] == pytest.approx(miou)
 
 
-def test_cls_short_training_and_top1(imagenet_root, tmp_path):
+def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'lavit_t_synthetic_cls.py'))
     cfg.merge_from_dict({**loader_overrides(imagenet_root), 'work_dir': str(tmp_path),
                          'train_cfg.max_epochs': 3, 'train_cfg.val_interval': 3,
@@ -177,6 +169,12 @@ def test_cls_short_training_and_top1(imagenet_root, tmp_path):
     assert hub.get_scalar('train/loss_dp').current() >= 0
     top1 = hub.get_scalar('val/accuracy/top1').current()
     assert 0 <= top1 <= 100
+    # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    cfg.work_dir = str(tmp_path / 'test')
+    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'epoch_3.pth'),
+                           full_unpickling=True).test()
+    assert metrics['accuracy/top1'] == pytest.approx(top1)
 
 
 def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_root,

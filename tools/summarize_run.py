@@ -14,19 +14,27 @@ def read_scalars(work_dir: str):
         return [json.loads(line) for line in f if line.strip()]
 
 
+_NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter')
+
+
+def evaluations(records):
+    """The metric dicts of the evaluation records (no training loss, no learning rate)."""
+    return [{k: v for k, v in r.items() if k not in _NOT_METRICS} for r in records
+            if 'loss' not in r and not any(k.endswith('lr') for k in r)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('work_dir')
     args = parser.parse_args()
     records = read_scalars(args.work_dir)
     train = [r for r in records if 'loss' in r]
-    metrics = [r for r in records if 'loss' not in r and any('/' in k for k in r)]
     if train:
         first, last = train[0], train[-1]
         print(f"loss: {first['loss']:.4f} at iter {first.get('iter')} -> "
               f"{last['loss']:.4f} at iter {last.get('iter')}")
-    for r in metrics:  # one record per evaluation
-        print('evaluation:', json.dumps({k: v for k, v in r.items() if '/' in k}))
+    for metrics in evaluations(records):
+        print('evaluation:', json.dumps(metrics))
 
 
 if __name__ == '__main__':

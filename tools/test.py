@@ -5,7 +5,7 @@ import os
 
 from mmengine.config import DictAction
 
-from lavit_mm.apis import build_runner, load_config
+from lavit_mm.apis import build_runner, finish_distributed, load_config
 
 
 def parse_args():
@@ -32,6 +32,7 @@ def main():
     runner = build_runner(cfg, 'test', checkpoint=args.checkpoint,
                           full_unpickling=not args.safe_load)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

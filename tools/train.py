@@ -4,7 +4,7 @@ import os
 
 from mmengine.config import DictAction
 
-from lavit_mm.apis import build_runner, load_config
+from lavit_mm.apis import build_runner, finish_distributed, load_config
 
 
 def parse_args():
@@ -29,6 +29,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     build_runner(cfg, 'train', amp=args.amp, resume=args.resume).train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

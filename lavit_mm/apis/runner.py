@@ -8,8 +8,12 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
+import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from lavit_mm.models.checkpoint import verify_checkpoint_file
 
 # torch >= 2.6 loads checkpoints with weights_only=True, which refuses the training state in
 # mmengine checkpoints (message_hub's HistoryBuffer). Our tools unpickle fully only where the
@@ -53,26 +57,86 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
                 f'--cfg-options {name}.dataset.data_root=/path/to/data/')
 
 
+def _replace_type(node, old: str, new: str) -> int:
+    """Replaces ``type=old`` by ``type=new`` in every dict of a config tree; returns count."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') == old:
+            node['type'] = new
+            count += 1
+        for value in node.values():
+            count += _replace_type(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_type(value, old, new)
+    return count
+
+
+def adapt_distributed_to_cpu(cfg: Config) -> None:
+    """Makes a multi-process launch work without GPUs (torchrun/slurm on CPU, gloo backend).
+
+    Each change answers a failure of mmengine 0.10.7 seen on CPU (STACK.md, trap 9) and is
+    applied only when the launcher is distributed and no CUDA device exists, so GPU runs are
+    unchanged: mmengine's init_dist calls torch.cuda.set_device unconditionally (made a
+    no-op); DDP refuses device_ids on CPU modules; NCCL needs GPUs (gloo instead);
+    SyncBatchNorm refuses CPU modules (plain BN, each process normalising its own batch).
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    torch.cuda.set_device = lambda *args, **kwargs: None
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    replaced = _replace_type(cfg.model, 'SyncBN', 'BN')
+    print_log(f'distributed on CPU: gloo backend, DDP without device_ids'
+              + (f', {replaced} SyncBN -> BN' if replaced else ''), logger='current')
+
+
+def finish_distributed() -> None:
+    """On CPU/gloo, rank 0 sometimes aborts at exit ('terminate called without an active
+    exception') unless the process group is destroyed first (STACK.md, trap 9c)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized() \
+            and not torch.cuda.is_available():
+        torch.distributed.destroy_process_group()
+
+
+def _verify_resume_checkpoint(cfg: Config) -> None:
+    """The checkpoint a resume will load must be whole: a run killed while saving leaves a
+    truncated file that torch reports obscurely."""
+    path = cfg.load_from
+    if path is None:  # --resume: mmengine takes the one named in work_dir/last_checkpoint
+        marker = osp.join(cfg.work_dir, 'last_checkpoint')
+        if not osp.isfile(marker):
+            return  # nothing to resume: mmengine starts from scratch, and says so
+        path = open(marker).read().strip()
+    verify_checkpoint_file(path, 'resume from an earlier one: --resume '
+                           'WORK_DIR/iter_N.pth (or epoch_N.pth)')
+
+
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,
                  checkpoint: Optional[str] = None, full_unpickling: bool = False) -> Runner:
     """mode 'train' or 'test'. ``resume``: 'auto' or a checkpoint path (train);
     ``checkpoint``: the weights to test."""
-    if amp:
+    if amp and torch.cuda.is_available():  # fp16 with dynamic loss scaling (mmdet's --amp)
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif amp:  # bf16 autocast, no loss scaling: mmengine's AmpOptimWrapper refuses CPUs
+        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
     if mode == 'train':
         if resume is not None:
             cfg.resume = True
             cfg.load_from = None if resume == 'auto' else resume
             allow_full_checkpoint_unpickling()  # the user's own work dir
+            _verify_resume_checkpoint(cfg)
         check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
     elif mode == 'test':
-        if checkpoint is None or not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+        verify_checkpoint_file(str(checkpoint), 'give the path of a complete checkpoint')
         cfg.load_from = checkpoint
         if full_unpickling:
             allow_full_checkpoint_unpickling()
         check_data_roots(cfg, ['test_dataloader'])
     else:
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+    adapt_distributed_to_cpu(cfg)
     return Runner.from_cfg(cfg)

@@ -5,7 +5,9 @@ runs for our backbones. Unlike mmengine's silent ``strict=False`` load, it raise
 checkpoint cannot be meant for this model (no key with the prefix, no key in common, shape
 mismatches) and logs exactly which keys were missing or unused.
 """
+import os.path as osp
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -92,9 +94,36 @@ def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
     return out
 
 
+def verify_checkpoint_file(path: str, fix: str) -> None:
+    """Raises, naming the problem and ``fix``, when ``path`` is missing, empty, or a torch
+    zip archive that is truncated or corrupt (CRC of every member checked)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist: {fix}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'checkpoint {path} is empty (0 bytes): {fix}')
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                broken = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            broken = str(e)
+        if broken is not None:
+            raise ValueError(f'checkpoint {path} is corrupt ({broken}): {fix}')
+    else:
+        with open(path, 'rb') as f:
+            head = f.read(2)
+        if head == b'PK':  # a zip archive whose central directory (at its end) is missing
+            raise ValueError(f'checkpoint {path} is truncated (a torch archive cut short, '
+                             f'e.g. by a run killed while saving): {fix}')
+        if head[:1] != b'\x80':  # neither a zip archive nor a legacy pickle
+            raise ValueError(f'{path} is not a torch checkpoint: {fix}')
+
+
 def load_pretrained(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
                     logger=None) -> LoadReport:
     """Loads ``filename`` into ``model`` (see module docstring); returns the report."""
+    if '://' not in filename:
+        verify_checkpoint_file(filename, 're-download, re-convert or re-publish it')
     try:
         checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     except pickle.UnpicklingError as e:

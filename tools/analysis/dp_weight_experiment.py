@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from summarize_run import read_scalars  # noqa: E402
+from summarize_run import evaluations, read_scalars  # noqa: E402
 
 
 def main():
@@ -36,9 +36,8 @@ def main():
             records = read_scalars(work_dir)
             last = [r for r in records if 'loss' in r][-1]
             dp = last.get('loss_dp', 0.)
-            metrics = [r for r in records if 'loss' not in r and any('/' in k for k in r)][-1]
             rows.append((weight, seed, last['loss'] - dp, dp / weight if weight else None,
-                         {k: v for k, v in metrics.items() if '/' in k}))
+                         evaluations(records)[-1]))
             print(f'done: weight {weight:g}, seed {seed}', file=sys.stderr, flush=True)
     keys = sorted(rows[0][4])
     print('| dp weight | seed | task loss (last step) | DP loss, unweighted | '

@@ -137,6 +137,14 @@ class Stage(nn.Module):
         return x_next, out, state, dp_losses
 
 
+def _assert_finite(x: torch.Tensor, what: str, fix: str) -> None:
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        samples = bad.flatten(1).any(1).nonzero().flatten().tolist()
+        raise FloatingPointError(f'{what} hold NaN/Inf ({int(bad.sum())} values, batch '
+                                 f'samples {samples}): {fix}')
+
+
 class HierarchicalViT(BaseModule):
     """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
 
@@ -165,6 +173,8 @@ class HierarchicalViT(BaseModule):
             k >= 1 also freezes stages 1..k entirely. Re-applied on every ``train()``.
         norm_eval: keep BatchNorm layers (if any, e.g. in a custom norm_cfg) in eval mode.
         with_cp: gradient checkpointing per block (saves memory, costs a re-forward).
+        check_finite: debug flag: raise when the input or a stage output holds NaN/Inf,
+            naming where (costs one reduction per stage).
         init_cfg: ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads weights with a
             report of missing/unused keys; otherwise a truncated-normal init.
     """
@@ -192,6 +202,7 @@ class HierarchicalViT(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
+                 check_finite: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
@@ -217,6 +228,7 @@ class HierarchicalViT(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        self.check_finite = check_finite
         self.dp_loss_weight = float(dp_loss_weight)
         self.num_features = list(self.arch['embed_dims'])
         cfg = dict(attention=attention, window_size=window_size, patch_padding=patch_padding,
@@ -239,9 +251,14 @@ class HierarchicalViT(BaseModule):
                 prev_heads if cross_stage_residual else 0, cfg,
                 dpr[start:start + a['depths'][i]]))
             channels, prev_heads = a['embed_dims'][i], a['num_heads'][i]
-        for m in self.modules():
-            if isinstance(m, (SRLessAttention, WindowLessAttention)):
-                m.compute_dp_loss = self.dp_loss_weight > 0
+        self._la_layers = [m for m in self.modules()
+                           if isinstance(m, (SRLessAttention, WindowLessAttention))]
+        for m in self._la_layers:
+            m.compute_dp_loss = self.dp_loss_weight > 0
+        if self.dp_loss_weight > 0 and self._la_layers:
+            # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
+            # run samples what the uninterrupted one would have
+            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
         self._aux_losses: Dict[str, torch.Tensor] = {}
         self._freeze_stages()
 
@@ -258,9 +275,20 @@ class HierarchicalViT(BaseModule):
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor):
+        if self.training and hasattr(self, 'dp_step'):
+            step = int(self.dp_step)
+            for i, m in enumerate(self._la_layers):
+                m.dp_seed = step * len(self._la_layers) + i
+            self.dp_step += 1
+        if self.check_finite:
+            _assert_finite(x, 'the input images',
+                           'check the data pipeline and the data preprocessor (mean/std)')
         outs, state, dp_losses = [], None, []
         for i, stage in enumerate(self.stages):
             x, out, state, dp = stage(x, state, self.with_cp and self.training)  # (B,C,H,W)
+            if self.check_finite:
+                _assert_finite(out, f'the output of stage {i + 1}',
+                               'lower the learning rate, clip gradients, or train in fp32')
             dp_losses += dp
             if i in self.out_indices:
                 outs.append(out)

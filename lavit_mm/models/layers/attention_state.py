@@ -92,6 +92,7 @@ class AttentionBase(nn.Module):
         self.proj = nn.Linear(dims, dims)
         self.proj_drop = nn.Dropout(proj_drop)
         self.compute_dp_loss = False
+        self.dp_seed = 0  # set by the backbone before each training forward
 
     def dropout_p(self) -> float:
         return self.attn_drop if self.training else 0.

@@ -29,24 +29,27 @@ def diagonality_preserving_loss(probs: torch.Tensor) -> torch.Tensor:
 
 
 def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: int,
-                         device) -> torch.Tensor:
+                         device, seed: int) -> torch.Tensor:
     """One query per key cell of a spatial-reduction attention, at a random offset.
 
     Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
     (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
     "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
-    attention of LAVIT.md default 6, at ``O(N_r^2)`` instead of ``O(N N_r)`` cost.
+    attention of LAVIT.md default 6, at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The offset
+    comes from ``seed`` (the backbone's training step and the layer), not the global RNG, so
+    a resumed run and a checkpointed re-forward draw the same offsets.
     """
     (H, W), (Hr, Wr) = hw_q, hw_k
-    dy = int(torch.randint(min(stride, H), ()).item())
-    dx = int(torch.randint(min(stride, W), ()).item())
+    g = torch.Generator().manual_seed(seed)
+    dy = int(torch.randint(min(stride, H), (), generator=g))
+    dx = int(torch.randint(min(stride, W), (), generator=g))
     rows = torch.arange(Hr, device=device) * stride + dy
     cols = torch.arange(Wr, device=device) * stride + dx
     return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
 
 
-def sra_dp_loss(state: AttentionState, stride: int) -> torch.Tensor:
+def sra_dp_loss(state: AttentionState, stride: int, seed: int) -> torch.Tensor:
     """DP loss of a spatial-reduction attention (N queries x N_r keys), see above."""
-    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, state.q.device)
+    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, state.q.device, seed)
     probs = state.logits(index).float().softmax(-1)  # (B, h, N_r, N_r)
     return diagonality_preserving_loss(probs)

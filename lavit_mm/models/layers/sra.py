@@ -123,6 +123,6 @@ class SRLessAttention(_SRABase):
             q, k = mix_heads(q, k, self.head_mix)  # (B, h, N, h*dq), (B, h, N_r, h*dq)
             own = q.shape[-1]
         state = AttentionState(q, k, hw, hw_k, own)
-        dp = sra_dp_loss(state, self.reduce.sr_ratio) if (
+        dp = sra_dp_loss(state, self.reduce.sr_ratio, self.dp_seed) if (
             self.training and self.compute_dp_loss) else None
         return self.output(state, v), state, dp
