@@ -88,7 +88,7 @@ def adapt_distributed_to_cpu(cfg: Config) -> None:
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     replaced = _replace_type(cfg.model, 'SyncBN', 'BN')
-    print_log(f'distributed on CPU: gloo backend, DDP without device_ids'
+    print_log('distributed on CPU: gloo backend, DDP without device_ids'
               + (f', {replaced} SyncBN -> BN' if replaced else ''), logger='current')
 
 
