@@ -6,5 +6,5 @@ custom_imports = dict(imports=['lavit_mm.models.cls'], allow_failed_imports=Fals
 model = dict(
     type='lavit_mm.ImageClassifier',  # mmpretrain's ImageClassifier + `loss_dp`
     backbone=dict(type='lavit_mm.LaViT', arch='small', out_indices=(3, ), drop_path_rate=0.1,
-                  dp_loss_weight=0.1),
+                  dp_loss_weight=1.0),
     head=dict(in_channels=512))

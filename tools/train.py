@@ -11,7 +11,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Train a model with a lavit_mm config')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: fp16 + loss scaling on GPU, bf16 on CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by (total batch / the recipe\'s base batch size)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or (no value) from the latest one in the work dir')
@@ -28,7 +31,8 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    build_runner(cfg, 'train', amp=args.amp, resume=args.resume).train()
+    build_runner(cfg, 'train', amp=args.amp, resume=args.resume,
+                 auto_scale_lr=args.auto_scale_lr).train()
     finish_distributed()
 
 

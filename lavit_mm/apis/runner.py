@@ -114,9 +114,16 @@ def _verify_resume_checkpoint(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,
-                 checkpoint: Optional[str] = None, full_unpickling: bool = False) -> Runner:
+                 checkpoint: Optional[str] = None, full_unpickling: bool = False,
+                 auto_scale_lr: bool = False) -> Runner:
     """mode 'train' or 'test'. ``resume``: 'auto' or a checkpoint path (train);
-    ``checkpoint``: the weights to test."""
+    ``checkpoint``: the weights to test; ``auto_scale_lr``: scale the lr linearly with the
+    total batch against the config's ``auto_scale_lr.base_batch_size`` (mmengine does it)."""
+    if auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
+                             'config (the total batch size its lr was tuned for)')
+        cfg.auto_scale_lr.enable = True
     if amp and torch.cuda.is_available():  # fp16 with dynamic loss scaling (mmdet's --amp)
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
