@@ -147,10 +147,9 @@ def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
     miou = hub.get_scalar('val/mIoU').current()
     assert 0 <= miou <= 100
     # tools/test.py's path: the checkpoint, mmseg's IoUMetric, mIoU
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')
-    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'iter_12.pth'),
-                           full_unpickling=True).test()
+    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'iter_12.pth')).test()
     assert metrics['mIoU'] == pytest.approx(miou)
 
 
@@ -170,15 +169,14 @@ def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     top1 = hub.get_scalar('val/accuracy/top1').current()
     assert 0 <= top1 <= 100
     # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')
-    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'epoch_3.pth'),
-                           full_unpickling=True).test()
+    metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'epoch_3.pth')).test()
     assert metrics['accuracy/top1'] == pytest.approx(top1)
 
 
 def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_root,
-                                                                      tmp_path):
+                                                                      tmp_path, monkeypatch):
     """Hand-off: the backbone a classification run trained is, weight for weight, what the
     detection and segmentation configs load through init_cfg Pretrained + prefix."""
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'lavit_t_synthetic_cls.py'))
@@ -193,6 +191,7 @@ def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_r
     fresh.init_weights()
     assert any(not torch.equal(trained[k], v) for k, v in fresh.state_dict().items())
     ckpt = str(tmp_path / 'epoch_1.pth')
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)  # torch's default
     with pytest.raises(ValueError, match='publish_checkpoint.py'):  # full training state
         load_pretrained(fresh, ckpt, prefix='backbone.')
     published = str(tmp_path / 'published.pth')

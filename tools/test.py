@@ -5,7 +5,8 @@ import os
 
 from mmengine.config import DictAction
 
-from lavit_mm.apis import build_runner, finish_distributed, load_config
+from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, finish_distributed,
+                           load_config)
 
 
 def parse_args():
@@ -29,8 +30,9 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    runner = build_runner(cfg, 'test', checkpoint=args.checkpoint,
-                          full_unpickling=not args.safe_load)
+    if not args.safe_load:
+        allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
+    runner = build_runner(cfg, 'test', checkpoint=args.checkpoint)
     runner.test()
     finish_distributed()
 

@@ -4,7 +4,8 @@ import os
 
 from mmengine.config import DictAction
 
-from lavit_mm.apis import build_runner, finish_distributed, load_config
+from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, finish_distributed,
+                           load_config)
 
 
 def parse_args():
@@ -31,6 +32,8 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.resume is not None:
+        allow_full_checkpoint_unpickling()  # resuming the user's own run
     build_runner(cfg, 'train', amp=args.amp, resume=args.resume,
                  auto_scale_lr=args.auto_scale_lr).train()
     finish_distributed()

@@ -1,5 +1,5 @@
-from .runner import (adapt_distributed_to_cpu, build_runner, check_data_roots,
-                     finish_distributed, load_config)
+from .runner import (adapt_distributed_to_cpu, allow_full_checkpoint_unpickling, build_runner,
+                     check_data_roots, finish_distributed, load_config)
 
-__all__ = ['adapt_distributed_to_cpu', 'build_runner', 'check_data_roots',
-           'finish_distributed', 'load_config']
+__all__ = ['adapt_distributed_to_cpu', 'allow_full_checkpoint_unpickling', 'build_runner',
+           'check_data_roots', 'finish_distributed', 'load_config']

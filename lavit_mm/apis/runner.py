@@ -15,14 +15,13 @@ from mmengine.runner import Runner
 
 from lavit_mm.models.checkpoint import verify_checkpoint_file
 
-# torch >= 2.6 loads checkpoints with weights_only=True, which refuses the training state in
-# mmengine checkpoints (message_hub's HistoryBuffer). Our tools unpickle fully only where the
-# user asks for it: resuming their own run, or testing their own checkpoint (see README).
-_FULL_LOAD = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-
 
 def allow_full_checkpoint_unpickling() -> None:
-    os.environ[_FULL_LOAD] = '1'
+    """torch >= 2.6 loads checkpoints with weights_only=True, which refuses the training state
+    in mmengine checkpoints (message_hub's HistoryBuffer). This switches the whole process to
+    full unpickling: the tools call it where the user asks for it (resuming their own run,
+    testing their own checkpoint), never the library functions (see README)."""
+    os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
 
 
 def load_config(config: str, cfg_options: Optional[dict] = None,
@@ -114,8 +113,7 @@ def _verify_resume_checkpoint(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,
-                 checkpoint: Optional[str] = None, full_unpickling: bool = False,
-                 auto_scale_lr: bool = False) -> Runner:
+                 checkpoint: Optional[str] = None, auto_scale_lr: bool = False) -> Runner:
     """mode 'train' or 'test'. ``resume``: 'auto' or a checkpoint path (train);
     ``checkpoint``: the weights to test; ``auto_scale_lr``: scale the lr linearly with the
     total batch against the config's ``auto_scale_lr.base_batch_size`` (mmengine does it)."""
@@ -134,14 +132,11 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
         if resume is not None:
             cfg.resume = True
             cfg.load_from = None if resume == 'auto' else resume
-            allow_full_checkpoint_unpickling()  # the user's own work dir
             _verify_resume_checkpoint(cfg)
         check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
     elif mode == 'test':
         verify_checkpoint_file(str(checkpoint), 'give the path of a complete checkpoint')
         cfg.load_from = checkpoint
-        if full_unpickling:
-            allow_full_checkpoint_unpickling()
         check_data_roots(cfg, ['test_dataloader'])
     else:
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
