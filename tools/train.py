@@ -1,17 +1,14 @@
 """Train a detector, segmentor or classifier from a config (the flags of mmdet's train.py)."""
 import argparse
-import os
-
-from mmengine.config import DictAction
 
 from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, finish_distributed,
                            load_config)
+from lavit_mm.apis.cli import add_common_arguments, parse_args
 
 
-def parse_args():
+def main():
     parser = argparse.ArgumentParser(description='Train a model with a lavit_mm config')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -19,18 +16,8 @@ def parse_args():
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or (no value) from the latest one in the work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def main():
-    args = parse_args()
+    add_common_arguments(parser)
+    args = parse_args(parser)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.resume is not None:
         allow_full_checkpoint_unpickling()  # resuming the user's own run

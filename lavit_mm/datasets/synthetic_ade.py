@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .shapes import CLASSES, PALETTE, background, shape_color, shape_polygon
+from .write_once import write_once
 
 # (ADE20K class, its id in ADE20K's PNGs) for ground and each shape kind of CLASSES
 ADE_IDS = (('earth', 14), ('ball', 120), ('box', 42), ('tent', 115), ('flower', 67))
@@ -64,12 +65,10 @@ def make_synthetic_ade(root: str, num_train: int = 64, num_val: int = 16,
                        image_size: Sequence[int] = (128, 128), seed: int = 0,
                        force: bool = False) -> str:
     """Writes the set unless it is already there (then does nothing). Returns ``root``."""
-    done = osp.join(root, '.complete')
-    wanted = f'{num_train} {num_val} {tuple(image_size)} {seed}'
-    if not force and osp.exists(done) and open(done).read() == wanted:
-        return root
-    write_split(root, 'train', num_train, tuple(image_size), seed)
-    write_split(root, 'val', num_val, tuple(image_size), seed + 1)
-    with open(done, 'w') as f:
-        f.write(wanted)
-    return root
+
+    def write():
+        write_split(root, 'train', num_train, tuple(image_size), seed)
+        write_split(root, 'val', num_val, tuple(image_size), seed + 1)
+
+    key = f'{num_train} {num_val} {tuple(image_size)} {seed}'
+    return write_once(root, key, write, force)

@@ -19,6 +19,7 @@ from PIL import ImageDraw, ImageFilter
 
 from .shapes import (CLASSES, PALETTE, background, clip_polygon, polygon_area, shape_color,
                      shape_polygon)
+from .write_once import write_once
 
 
 def metainfo() -> Dict[str, tuple]:
@@ -99,12 +100,10 @@ def make_synthetic_coco(root: str, num_train: int = 96, num_val: int = 24,
                         image_size: Sequence[int] = (256, 256), seed: int = 0,
                         force: bool = False) -> str:
     """Writes the set unless it is already there (then does nothing). Returns ``root``."""
-    done = osp.join(root, '.complete')
-    wanted = f'{num_train} {num_val} {tuple(image_size)} {seed}'
-    if not force and osp.exists(done) and open(done).read() == wanted:
-        return root
-    write_split(root, 'train', num_train, tuple(image_size), seed)
-    write_split(root, 'val', num_val, tuple(image_size), seed + 1)
-    with open(done, 'w') as f:
-        f.write(wanted)
-    return root
+
+    def write():
+        write_split(root, 'train', num_train, tuple(image_size), seed)
+        write_split(root, 'val', num_val, tuple(image_size), seed + 1)
+
+    key = f'{num_train} {num_val} {tuple(image_size)} {seed}'
+    return write_once(root, key, write, force)

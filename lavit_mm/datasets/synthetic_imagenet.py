@@ -15,6 +15,7 @@ import numpy as np
 from PIL import ImageDraw
 
 from .shapes import CLASSES, background, shape_color, shape_polygon
+from .write_once import write_once
 
 CLS_CLASSES = tuple(sorted(CLASSES))
 
@@ -38,10 +39,12 @@ def make_synthetic_imagenet(root: str, num_train_per_class: int = 40,
                             num_val_per_class: int = 10, image_size: Sequence[int] = (64, 64),
                             seed: int = 0, force: bool = False) -> str:
     """Writes the set unless it is already there (then does nothing). Returns ``root``."""
-    done = osp.join(root, '.complete')
-    wanted = f'{num_train_per_class} {num_val_per_class} {tuple(image_size)} {seed}'
-    if not force and osp.exists(done) and open(done).read() == wanted:
-        return root
+    key = f'{num_train_per_class} {num_val_per_class} {tuple(image_size)} {seed}'
+    return write_once(root, key, lambda: _write(root, num_train_per_class, num_val_per_class,
+                                                tuple(image_size), seed), force)
+
+
+def _write(root, num_train_per_class, num_val_per_class, image_size, seed):
     rng = np.random.default_rng(seed)
     for label, kind in enumerate(CLS_CLASSES):
         folder = osp.join(root, 'train', kind)
@@ -62,6 +65,3 @@ def make_synthetic_imagenet(root: str, num_train_per_class: int = 40,
         lines.append(f'{name} {label}')
     with open(osp.join(root, 'meta', 'val.txt'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
-    with open(done, 'w') as f:
-        f.write(wanted)
-    return root
