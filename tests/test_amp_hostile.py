@@ -11,6 +11,7 @@ from mmengine.config import Config
 
 from lavit_mm.apis import build_runner
 from lavit_mm.models import LaViT
+from tests.helpers import local_data_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMOS = {
@@ -22,15 +23,8 @@ DEMOS = {
 
 def demo_cfg(task, root, work_dir, **extra):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', DEMOS[task][0]))
-    opts = {'work_dir': str(work_dir), 'default_hooks.logger.interval': 1,
-            'log_processor.window_size': 1}
-    for split in ('train', 'val', 'test'):
-        opts.update({f'{split}_dataloader.dataset.data_root': root,
-                     f'{split}_dataloader.num_workers': 0,
-                     f'{split}_dataloader.persistent_workers': False})
-    if task == 'det':
-        for split in ('val', 'test'):
-            opts[f'{split}_evaluator.ann_file'] = root + 'annotations/instances_val2017.json'
+    opts = {**local_data_options(root, coco_ann=task == 'det'), 'work_dir': str(work_dir),
+            'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
     if task == 'cls':
         opts.update({'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
                      'default_hooks.checkpoint.interval': 10})

@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 from lavit_mm.datasets import make_synthetic_coco
 from lavit_mm.datasets.synthetic_coco import CLASSES
+from tests.helpers import local_data_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'retinanet_lavit_t_synthetic.py')
@@ -91,18 +92,8 @@ def _fake_batch():
 
 def _demo_cfg(coco_root, work_dir, **overrides):
     cfg = Config.fromfile(DEMO)
-    opts = {
-        'train_dataloader.dataset.data_root': coco_root,
-        'val_dataloader.dataset.data_root': coco_root,
-        'test_dataloader.dataset.data_root': coco_root,
-        'val_evaluator.ann_file': coco_root + 'annotations/instances_val2017.json',
-        'test_evaluator.ann_file': coco_root + 'annotations/instances_val2017.json',
-        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
-        'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
-        'train_dataloader.batch_size': 4,
-        'work_dir': str(work_dir),
-    }
+    opts = {**local_data_options(coco_root, coco_ann=True),
+            'train_dataloader.batch_size': 4, 'work_dir': str(work_dir)}
     opts.update(overrides)
     cfg.merge_from_dict(opts)
     return cfg

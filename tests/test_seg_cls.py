@@ -15,18 +15,10 @@ from lavit_mm.apis.publish import publish_checkpoint
 from lavit_mm.datasets.synthetic_ade import ADE_IDS
 from lavit_mm.datasets.synthetic_imagenet import CLS_CLASSES
 from lavit_mm.models.checkpoint import load_pretrained
+from tests.helpers import local_data_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 pytestmark = pytest.mark.slow
-
-
-def loader_overrides(root, names=('train', 'val', 'test')):
-    opts = {}
-    for split in names:
-        opts.update({f'{split}_dataloader.dataset.data_root': root,
-                     f'{split}_dataloader.num_workers': 0,
-                     f'{split}_dataloader.persistent_workers': False})
-    return opts
 
 
 # ------------------------------------------------------------------ datasets
@@ -132,7 +124,7 @@ def test_cls_configs_recipe_and_loss(name):
 # ------------------------------------------------------------------ training + evaluation
 def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'semfpn_lavit_t_synthetic.py'))
-    cfg.merge_from_dict({**loader_overrides(ade_root), 'work_dir': str(tmp_path),
+    cfg.merge_from_dict({**local_data_options(ade_root), 'work_dir': str(tmp_path),
                          'train_cfg.max_iters': 12, 'train_cfg.val_interval': 12,
                          'train_dataloader.batch_size': 4,
                          'default_hooks.logger.interval': 1, 'log_processor.window_size': 1,
@@ -155,7 +147,7 @@ def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
 
 def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'lavit_t_synthetic_cls.py'))
-    cfg.merge_from_dict({**loader_overrides(imagenet_root), 'work_dir': str(tmp_path),
+    cfg.merge_from_dict({**local_data_options(imagenet_root), 'work_dir': str(tmp_path),
                          'train_cfg.max_epochs': 3, 'train_cfg.val_interval': 3,
                          'train_dataloader.batch_size': 4,
                          'default_hooks.logger.interval': 1, 'log_processor.window_size': 1,
@@ -180,7 +172,7 @@ def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_r
     """Hand-off: the backbone a classification run trained is, weight for weight, what the
     detection and segmentation configs load through init_cfg Pretrained + prefix."""
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'lavit_t_synthetic_cls.py'))
-    cfg.merge_from_dict({**loader_overrides(imagenet_root), 'work_dir': str(tmp_path),
+    cfg.merge_from_dict({**local_data_options(imagenet_root), 'work_dir': str(tmp_path),
                          'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
                          'train_dataloader.batch_size': 8,
                          'default_hooks.checkpoint.interval': 1})
