@@ -107,19 +107,57 @@ def test_cross_stage_residual_zero_init_is_baseline_and_adds_pooled_attention():
     with torch.no_grad():
         for a, b in zip(with_res(x), without(x)):
             torch.testing.assert_close(a, b)
-        # a non-zero head mix adds sum_g M[h,g] (pooled prev q_g)(prev k_g)^T to the logits
+        # a non-zero map adds (P q' U_h)(P k' V_h)^T to the logits
         stage = with_res.stages[1]
-        stage.cross_stage.head_mix.normal_()
+        stage.cross_stage.query_map.normal_()
         states = with_res.attention_states(x)
         prev, first = states[0][-1], states[1][0]
         base = first.own().logits()  # the layer's own q k^T
         pooled_q = F.avg_pool2d(prev.q.transpose(2, 3).reshape(1, -1, 32, 32), 2)
-        pooled_q = pooled_q.reshape(1, 1, -1, 256).transpose(2, 3)  # (1, G=1, N, d)
-        prev_logits = pooled_q @ prev.k.transpose(-2, -1)  # (1, 1, N, N_r), key grids equal
-        mix = stage.cross_stage.head_mix  # (2, 1)
-        expected = base + mix[None, :, :, None] * prev_logits
-        torch.testing.assert_close(first.logits(), expected, rtol=1e-4, atol=1e-4)
+        pooled_q = pooled_q.reshape(1, -1, 256).transpose(1, 2)  # (1, N, G*d'), G = 1
+        prev_k = prev.k[:, 0]  # (1, N_r, d'): key grids of stages 1 and 2 are equal
+        U, V = stage.cross_stage.query_map, stage.cross_stage.key_map  # (H=2, G*d', r)
+        residual = (pooled_q @ U) @ (prev_k @ V).transpose(-2, -1)  # (H, N, N_r)
+        torch.testing.assert_close(first.logits(), base + residual[None], rtol=1e-4, atol=1e-4)
+        assert first.q.shape[-1] == first.own_dims + 16  # rank-16 extension
         assert not torch.allclose(with_res(x)[1], without(x)[1])
+
+
+def test_la_key_stride_attends_to_coarser_keys_and_matches_strided_logit_transform():
+    """la_key_stride=2: the first LA layer of a stage maps the VA key grid to a 2x coarser
+    one (Theta with stride 2 along the key axis), later LA layers stay on it; values are the
+    2x2 cell means."""
+    arch = dict(SMALL_ARCH, num_va=[1, 1, 1, 1])  # LA layers in every stage, two in stage 2
+    model = build(arch, la_key_stride=2)
+    x = torch.randn(1, 3, 128, 96)
+    with torch.no_grad():
+        for m in model._la_layers:
+            m.theta.weight.normal_()
+        states = model.attention_states(x)
+        for stage, per_block in zip(model.stages, states):
+            va, la = per_block[0], per_block[1]
+            Hv, Wv = va.hw_k
+            assert la.hw_k == (-(-Hv // 2), -(-Wv // 2))
+            for later in per_block[2:]:
+                assert later.hw_k == la.hw_k
+            # Theta(stride 2) == the stride-1 Theta of the logits, sampled at even keys
+            attn = stage.blocks[1].attn
+            full = attn.theta(va.k, va.hw_k)  # (B, h, Hv*Wv, d)
+            even = full.view(1, -1, Hv, Wv, full.shape[-1])[:, :, ::2, ::2].flatten(2, 3)
+            torch.testing.assert_close(la.k, even)
+    # values: the 2x2 means of the reduced tokens
+    attn = model.stages[1].blocks[1].attn
+    tokens = torch.randn(1, 5 * 7, attn.proj.in_features)
+    coarse = attn.coarse_values(tokens, (5, 7))  # (1, 3 * 4, C)
+    torch.testing.assert_close(coarse[0, 0], tokens[0, [0, 1, 7, 8]].mean(0))
+    torch.testing.assert_close(coarse[0, -1], tokens[0, -1])  # a partial corner cell
+    # and it trains with the DP loss at an odd size
+    model = build(arch, la_key_stride=2, dp_loss_weight=1.0).train()
+    outs = model(torch.randn(1, 3, 97, 61))
+    loss_dp = model.aux_losses()['loss_dp']
+    (sum(o.mean() for o in outs) + loss_dp).backward()
+    assert torch.isfinite(loss_dp) and all(torch.isfinite(o).all() for o in outs)
+    assert model.stages[1].blocks[1].attn.theta.weight.grad.abs().sum() > 0
 
 
 def test_pvt_is_lavit_without_la_and_residual():

@@ -169,7 +169,8 @@ def test_lavit_loads_converted_pvt_and_reports_exact_keys(tmp_path):
           for j, b in enumerate(s.blocks) if b.is_less_attention]
     assert la == ['stages.1.blocks.1', 'stages.2.blocks.1', 'stages.3.blocks.1']
     expected_missing = {f'{b}.attn.{t}.weight' for b in la for t in ('theta', 'psi')}
-    expected_missing |= {f'stages.{i}.cross_stage.head_mix' for i in (1, 2, 3)}
+    expected_missing |= {f'stages.{i}.cross_stage.{p}' for i in (1, 2, 3)
+                         for p in ('query_map', 'key_map')}
     expected_missing |= {f'stages.{i}.norm.{p}' for i in (0, 1, 2) for p in ('weight', 'bias')}
     assert set(report.missing) == expected_missing
     assert set(report.unused) == {f'{b}.attn.{t}.{p}' for b in la for t in ('q', 'kv')

@@ -46,8 +46,12 @@ def test_identity_head_mix_preserves_attention(attention):
     torch.manual_seed(0)
     plain = LaViT(attention=attention, **kw).eval()
     mixed = LaViT(attention=attention, la_head_mix=True, **kw).eval()
-    missing = mixed.load_state_dict(plain.state_dict(), strict=False).missing_keys
-    assert missing and all(k.endswith('head_mix') for k in missing)
+    # the cross-stage residual reads the (head-mixed, hence wider) last LA factors of a stage:
+    # its maps change shape with the head mix; both start with a zero query map
+    state = {k: v for k, v in plain.state_dict().items() if 'cross_stage' not in k}
+    missing = mixed.load_state_dict(state, strict=False).missing_keys
+    assert missing and all(k.endswith('head_mix') or 'cross_stage' in k for k in missing)
+    assert any(k.endswith('head_mix') for k in missing)
     x = torch.randn(1, 3, 96, 64)
     with torch.no_grad():
         for a, b in zip(plain(x), mixed(x)):

@@ -68,7 +68,7 @@ def build_attention(cfg: dict, less: bool, index: int, dims: int, num_heads: int
         common.update(sr_ratio=sr_ratio, norm_cfg=cfg['norm_cfg'])
         if less:
             return SRLessAttention(**common, kernel_size=cfg['la_kernel_size'],
-                                   head_mix=cfg['la_head_mix'])
+                                   head_mix=cfg['la_head_mix'], key_stride=cfg['la_key_stride'])
         return SRAttention(**common)
     common.update(window_size=cfg['window_size'])
     if less:
@@ -85,7 +85,7 @@ class Stage(nn.Module):
     """
 
     def __init__(self, index, in_channels, dims, depth, num_va, num_heads, mlp_ratio,
-                 sr_ratio, patch_size, pos_grid, prev_heads, cfg, drop_path_rates):
+                 sr_ratio, patch_size, pos_grid, prev_attention, cfg, drop_path_rates):
         super().__init__()
         sra = cfg['attention'] == 'sra'
         norm_cfg = cfg['norm_cfg']
@@ -102,10 +102,17 @@ class Stage(nn.Module):
                 mlp_ratio, cfg['drop_rate'], drop_path_rates[j], cfg['act_cfg'], norm_cfg)
             for j in range(depth)
         ])
-        self.cross_stage = CrossStageResidual(prev_heads, num_heads) if prev_heads else None
+        self.cross_stage = CrossStageResidual(*prev_attention, num_heads,
+                                              cfg['cross_stage_rank']) if prev_attention else None
         self.norm = nn.LayerNorm(dims, eps=norm_cfg.get('eps', 1e-5)) \
             if index in cfg['norm_stages'] else nn.Identity()
         self.norm_feeds_next = sra
+
+    def attention_shape(self):
+        """(heads, per-head q/k width) of the stage's last attention, without extensions."""
+        attn = self.blocks[-1].attn
+        mixed = getattr(attn, 'head_mix', None) is not None
+        return attn.num_heads, attn.head_dims * (attn.num_heads if mixed else 1)
 
     def forward(self, x, prev_state=None, with_cp=False, states: Optional[list] = None):
         """x: (B, C_in, H, W) -> the next stage's input and this stage's output (both
@@ -161,7 +168,12 @@ class HierarchicalViT(BaseModule):
         cross_stage_residual: add the previous stage's attention to each stage's first layer
             ('sra' only; default: on for 'sra'). Windows of consecutive stages do not nest
             (shifted partitions, 2x2 windows per coarser window), so it is not defined there.
+        cross_stage_rank: rank r of the residual's head map (r extra q/k dims in each stage's
+            first layer; see ``layers/cross_stage.py``).
         la_kernel_size: kernel of the 'sra' LA token-grid transforms Theta/Psi.
+        la_key_stride: 'sra' LA layers attend to a key grid this many times coarser than
+            their stage's VA layers (1: the same grid, as the paper; 2: a quarter of the
+            attention products; docs/performance.md).
         la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
             re-attention, identity init). Widens LA q/k by the number of heads.
         dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
@@ -193,7 +205,9 @@ class HierarchicalViT(BaseModule):
                  drop_path_rate: float = 0.1,
                  patch_padding: Union[str, int] = 'corner',
                  cross_stage_residual: Optional[bool] = None,
+                 cross_stage_rank: int = 16,
                  la_kernel_size: int = 3,
+                 la_key_stride: int = 1,
                  la_head_mix: bool = False,
                  dp_loss_weight: float = 0.,
                  norm_after_stage: Union[bool, Sequence[int]] = False,
@@ -234,13 +248,14 @@ class HierarchicalViT(BaseModule):
         cfg = dict(attention=attention, window_size=window_size, patch_padding=patch_padding,
                    qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
                    la_kernel_size=la_kernel_size, la_head_mix=la_head_mix,
+                   cross_stage_rank=cross_stage_rank, la_key_stride=la_key_stride,
                    act_cfg=act_cfg, norm_cfg=norm_cfg,
                    norm_stages=self._norm_stages(norm_after_stage, attention, num_stages))
 
         a = self.arch
         dpr = torch.linspace(0, drop_path_rate, sum(a['depths'])).tolist()
         self.stages = nn.ModuleList()
-        stride, prev_heads, channels = 1, 0, in_channels
+        stride, prev_attention, channels = 1, None, in_channels
         for i in range(num_stages):
             stride *= a['patch_sizes'][i]
             start = sum(a['depths'][:i])
@@ -248,9 +263,10 @@ class HierarchicalViT(BaseModule):
                 i, channels, a['embed_dims'][i], a['depths'][i], a['num_va'][i],
                 a['num_heads'][i], a['mlp_ratios'][i], a.get('sr_ratios', [None] * 4)[i],
                 a['patch_sizes'][i], (pretrain_img_size // stride, pretrain_img_size // stride),
-                prev_heads if cross_stage_residual else 0, cfg,
+                prev_attention if cross_stage_residual else None, cfg,
                 dpr[start:start + a['depths'][i]]))
-            channels, prev_heads = a['embed_dims'][i], a['num_heads'][i]
+            channels = a['embed_dims'][i]
+            prev_attention = self.stages[-1].attention_shape() if a['depths'][i] else None
         self._la_layers = [m for m in self.modules()
                            if isinstance(m, (SRLessAttention, WindowLessAttention))]
         for m in self._la_layers:

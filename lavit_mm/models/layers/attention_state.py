@@ -37,12 +37,27 @@ class AttentionState:
         return q @ self.k.transpose(-2, -1)
 
 
+def _last_dim_contiguous(t: torch.Tensor) -> torch.Tensor:
+    return t if t.stride(-1) == 1 else t.contiguous()
+
+
 def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
            attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """softmax(q k^T + attn_mask) v with the fused kernel.
-    v: (..., heads, N_r, dv) -> (..., heads, N, dv)."""
-    return F.scaled_dot_product_attention(
-        state.q, state.k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=1.0)
+    v: (..., heads, N_r, dv) -> (..., heads, N, dv).
+
+    The fused CPU kernel needs unit-stride feature axes and equal q/k/v widths; otherwise
+    PyTorch silently falls back to the explicit (materialising) path, 2-4x slower at detection
+    size (``tools/benchmark.py``). So q/k/v are made unit-stride, and when a cross-stage
+    extension makes q/k wider than v, v is zero-padded and the padding sliced off the output.
+    """
+    q, k, v = map(_last_dim_contiguous, (state.q, state.k, v))
+    dv = v.shape[-1]
+    if q.shape[-1] > dv:
+        v = F.pad(v, (0, q.shape[-1] - dv))  # (..., N_r, dq)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
+                                         scale=1.0)
+    return out[..., :dv]
 
 
 def mix_heads(q: torch.Tensor, k: torch.Tensor, mix: torch.Tensor):
@@ -58,14 +73,30 @@ def mix_heads(q: torch.Tensor, k: torch.Tensor, mix: torch.Tensor):
     return q_mixed, k_cat.expand(*k_cat.shape[:-3], H, *k_cat.shape[-2:])
 
 
+def mix_heads_split(q: torch.Tensor, k: torch.Tensor, own: int, mix: torch.Tensor):
+    """:func:`mix_heads` of the own factors (the first ``own`` dims) and of a cross-stage
+    extension separately, so the mixed factors keep the own part first. Returns q', k' and
+    the new own width ``G * own``."""
+    q_own, k_own = mix_heads(q[..., :own], k[..., :own], mix)
+    if q.shape[-1] == own:
+        return q_own, k_own, q_own.shape[-1]
+    q_ext, k_ext = mix_heads(q[..., own:], k[..., own:], mix)
+    return (torch.cat([q_own, q_ext], -1), torch.cat([k_own, k_ext], -1), q_own.shape[-1])
+
+
 def tokens_to_grid(t: torch.Tensor, hw: HW) -> torch.Tensor:
+    """Per-head tokens (B, h, N, d) -> a channels-last grid (B, h*d, H, W) (channel = head-major
+    g*d + i). Free when ``t`` is the head view of (B, N, h*d) features, as projections give."""
     B, h, N, d = t.shape
-    return t.transpose(2, 3).reshape(B, h * d, hw[0], hw[1])  # (B,h,N,d) -> (B,h*d,H,W)
+    t = t.transpose(1, 2).reshape(B, hw[0], hw[1], h * d)  # (B, H, W, h*d)
+    return t.permute(0, 3, 1, 2)  # (B, h*d, H, W), channels-last memory
 
 
 def grid_to_tokens(t: torch.Tensor, heads: int) -> torch.Tensor:
+    """(B, h*d, H, W) -> (B, h, H*W, d) with a unit-stride feature axis."""
     B, hd, H, W = t.shape
-    return t.reshape(B, heads, hd // heads, H * W).transpose(2, 3)  # -> (B,h,H*W,d)
+    t = t.permute(0, 2, 3, 1).reshape(B, H * W, heads, hd // heads)  # (B, N, h, d)
+    return t.transpose(1, 2)  # (B, h, N, d)
 
 
 def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:

@@ -43,8 +43,9 @@ def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: i
     g = torch.Generator().manual_seed(seed)
     dy = int(torch.randint(min(stride, H), (), generator=g))
     dx = int(torch.randint(min(stride, W), (), generator=g))
-    rows = torch.arange(Hr, device=device) * stride + dy
-    cols = torch.arange(Wr, device=device) * stride + dx
+    # a last, partial cell (coarse LA key grids round up) samples the map's last row/column
+    rows = (torch.arange(Hr, device=device) * stride + dy).clamp(max=H - 1)
+    cols = (torch.arange(Wr, device=device) * stride + dx).clamp(max=W - 1)
     return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
 
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
-from .attention_state import AttentionBase, AttentionState, attend, mix_heads
+from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .token_transform import TokenGridTransform
@@ -94,35 +94,57 @@ class SRLessAttention(_SRABase):
     """Less-Attention over spatially reduced values: no q/k projection; the logits are the
     previous layer's, transformed by Theta (key axis) and Psi (query axis), identity-init.
 
+    ``key_stride`` s > 1 (our option, off by default): the layer attends to an s-times coarser
+    key grid. Theta, still a linear map along the key axis, then maps the VA key grid to the
+    coarse one (its kernel centred on every s-th key; a following LA layer, already on the
+    coarse grid, maps it to itself), and the values are the s x s means of the reduced tokens.
+    The attention products of the layer shrink s^2-fold; see docs/performance.md.
+
     ``forward(x, hw, state)`` with ``state`` the previous layer's :class:`AttentionState`.
     """
     is_less_attention = True
 
     def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
-                 norm_cfg=dict(type='LN'), kernel_size=3, head_mix=False):
+                 norm_cfg=dict(type='LN'), kernel_size=3, head_mix=False, key_stride=1):
         super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
+        if key_stride < 1:
+            raise ValueError(f'la_key_stride must be >= 1, got {key_stride}')
+        self.key_stride = key_stride
         self.v = nn.Linear(dims, dims, bias=qkv_bias)
         self.theta = TokenGridTransform(num_heads, kernel_size)  # along the key axis
         self.psi = TokenGridTransform(num_heads, kernel_size)  # along the query axis
         # DeepViT re-attention: mix the transformed logits across heads (identity init)
         self.head_mix = nn.Parameter(torch.eye(num_heads)) if head_mix else None
 
+    def key_grid(self, hw: HW) -> HW:
+        s = self.key_stride
+        return tuple(-(-n // s) for n in self.reduce.grid(hw))  # ceil(H_r / s), ceil(W_r / s)
+
+    def coarse_values(self, x_r: torch.Tensor, hw_r: HW) -> torch.Tensor:
+        """Reduced tokens (B, N_r, C) -> their s x s cell means (B, N_k, C)."""
+        if self.key_stride == 1:
+            return x_r
+        grid = x_r.view(x_r.shape[0], *hw_r, -1).permute(0, 3, 1, 2)  # (B, C, H_r, W_r)
+        grid = F.avg_pool2d(grid, self.key_stride, ceil_mode=True)  # (B, C, H_k, W_k)
+        return nchw_to_nlc(grid)
+
     def forward(self, x: torch.Tensor, hw: HW, state: AttentionState):
         if state is None:
             raise ValueError('a Less-Attention layer needs the attention of a preceding layer '
                              'in its stage: start each stage with at least one VA layer')
-        x_r, hw_k = self.reduce(x, hw)  # (B, N_r, C)
-        if tuple(hw_k) != tuple(state.hw_k) or tuple(hw) != tuple(state.hw_q):
+        x_r, hw_r = self.reduce(x, hw)  # (B, N_r, C)
+        hw_k = self.key_grid(hw)
+        if tuple(hw) != tuple(state.hw_q) or tuple(state.hw_k) not in (tuple(hw_r), hw_k):
             raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
-                             f'its tokens are on {hw}/{hw_k}')
-        v = self.heads(self.v(x_r))  # (B, h, N_r, d)
+                             f'its tokens are on {hw}/{hw_r}')
+        theta_stride = 1 if tuple(state.hw_k) == hw_k else self.key_stride
+        v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
         q = self.psi(state.q, hw)  # Psi: linear map along the query axis
-        k = self.theta(state.k, hw_k)  # Theta: linear map along the key axis
+        k = self.theta(state.k, state.hw_k, theta_stride)  # Theta: along the key axis
         own = state.own_dims
-        if self.head_mix is not None:
-            q, k = mix_heads(q, k, self.head_mix)  # (B, h, N, h*dq), (B, h, N_r, h*dq)
-            own = q.shape[-1]
+        if self.head_mix is not None:  # (B, h, N, h*dq), (B, h, N_k, h*dq)
+            q, k, own = mix_heads_split(q, k, own, self.head_mix)
         state = AttentionState(q, k, hw, hw_k, own)
-        dp = sra_dp_loss(state, self.reduce.sr_ratio, self.dp_seed) if (
+        dp = sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, self.dp_seed) if (
             self.training and self.compute_dp_loss) else None
         return self.output(state, v), state, dp

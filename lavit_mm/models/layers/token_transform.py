@@ -38,12 +38,15 @@ class TokenGridTransform(nn.Module):
             self.weight.zero_()
             self.weight[:, :, self.kernel_size // 2, self.kernel_size // 2] = 1.
 
-    def forward(self, t: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+    def forward(self, t: torch.Tensor, hw: Tuple[int, int], stride: int = 1) -> torch.Tensor:
+        """t: (B, h, H*W, d) -> (B, h, H'*W', d), H' = ceil(H / stride). With a stride the
+        map goes to a coarser grid (same weights; kernel centre on every stride-th token)."""
         B, h, N, d = t.shape
-        grid = tokens_to_grid(t, hw)  # (B, h*d, H, W)
+        grid = tokens_to_grid(t, hw)  # (B, h*d, H, W), channels-last: no copy
         weight = self.weight.to(t.dtype).repeat_interleave(d, dim=0)  # (h*d, 1, k, k)
-        grid = F.conv2d(grid, weight, padding=self.kernel_size // 2, groups=h * d)
-        return grid_to_tokens(grid, h)  # (B, h, N, d)
+        grid = F.conv2d(grid, weight, stride=stride, padding=self.kernel_size // 2,
+                        groups=h * d)  # (B, h*d, H', W')
+        return grid_to_tokens(grid, h)  # (B, h, H'*W', d)
 
     def extra_repr(self) -> str:
         return f'num_heads={self.num_heads}, kernel_size={self.kernel_size}'
