@@ -40,7 +40,7 @@ def count_params(model: nn.Module) -> int:
 
 def count_flops(model: nn.Module, shape: Sequence[int]) -> int:
     """FLOPs (multiply-adds) of one forward of a (1, 3, H, W) input in eval mode."""
-    model = model.eval()
+    model.eval()  # (not chained: mmdet's SwinTransformer.train returns None)
     x = torch.zeros(1, 3, *shape)
     analyzer = FlopAnalyzer(model, (x, ))
     analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)

@@ -1,0 +1,181 @@
+"""Attention maps of a backbone and the DeepViT attention-collapse measures.
+
+DeepViT (Zhou et al., 2021) shows attention collapse as the cosine similarity of the
+attention maps of layer p and layer q, per head h and key token t, over the column
+``A[h, :, t]`` (how every query attends to t), averaged over heads and tokens:
+
+    M[p, q] = mean_{h,t} <A^p[h,:,t], A^q[h,:,t]> / (|A^p[h,:,t]| |A^q[h,:,t]|)
+
+We compute it within each stage (the layers of a stage share token grids) for VA and LA
+layers alike, and the same measure between the heads of one layer (how redundant the heads
+are). Attention maps are probabilities (softmax of the logits, including Swin's relative
+position bias and mask). Spatial-reduction maps are ``N x N_r``; at most ``max_queries``
+queries (the same ones for every layer of a stage) are used, so any input size fits in
+memory. Window maps are spread over the whole token grid (zero outside each query's window,
+the shift undone), so shifted and plain window layers are compared token by token.
+An LA layer with ``la_key_stride`` attends to a coarser key grid: the maps of the other
+layers of its stage are summed onto that grid before they are compared with it.
+"""
+import math
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from ..models.layers.window import WindowState
+
+HW = Tuple[int, int]
+
+
+@dataclass
+class LayerAttention:
+    """One layer's attention probabilities for sampled queries, over its whole key grid."""
+    stage: int
+    layer: int
+    kind: str  # 'VA' or 'LA'
+    probs: torch.Tensor  # (B, h, Q, N_k): Q sampled queries
+    hw_q: HW
+    hw_k: HW
+    query_index: torch.Tensor  # (Q,) flat query positions of the rows
+
+
+def _query_sample(hw: HW, max_queries: int, device) -> torch.Tensor:
+    n = hw[0] * hw[1]
+    if n <= max_queries:
+        return torch.arange(n, device=device)
+    return torch.linspace(0, n - 1, max_queries, device=device).round().long()
+
+
+def window_rows_on_grid(state: WindowState, window_size: int,
+                        index: torch.Tensor) -> torch.Tensor:
+    """Window attention of the queries ``index`` (flat, on the padded grid) spread over the
+    whole padded key grid (zero outside each query's window, shifts undone):
+    (B, h, Q, Hp*Wp). Layers with and without shifted windows become comparable token by
+    token."""
+    M, s = window_size, state.shift
+    Hp, Wp = state.hw_q
+    probs = (state.logits().float().softmax(-1))  # (B, nW, h, M^2, M^2)
+    B, nW, h = probs.shape[:3]
+    rr, cc = (index // Wp - s) % Hp, (index % Wp - s) % Wp  # rolled query coordinates
+    win = (rr // M) * (Wp // M) + cc // M  # (Q,)
+    pos = (rr % M) * M + cc % M
+    rows = probs[:, win, :, pos]  # (Q, B, h, M^2): advanced indices split by a slice go first
+    j = torch.arange(M * M, device=index.device)
+    key_r = ((rr // M * M)[:, None] + j // M + s) % Hp  # (Q, M^2), original coordinates
+    key_c = ((cc // M * M)[:, None] + j % M + s) % Wp
+    key = (key_r * Wp + key_c)[None, None].expand(B, h, -1, -1)  # (B, h, Q, M^2)
+    dense = probs.new_zeros(B, h, len(index), Hp * Wp)
+    return dense.scatter_(-1, key, rows.permute(1, 2, 0, 3))  # (B, h, Q, Hp*Wp)
+
+
+@torch.no_grad()
+def collect_attention(backbone, images: torch.Tensor,
+                      max_queries: int = 1024) -> List[List[LayerAttention]]:
+    """Per stage, every layer's attention probabilities for ``images`` (B, 3, H, W), for at
+    most ``max_queries`` queries (evenly spread, the same for all layers of a stage).
+    ``backbone`` is one of ours (``attention_states``)."""
+    if not hasattr(backbone, 'attention_states'):
+        raise TypeError(f'{type(backbone).__name__} exposes no attention: analysis works on '
+                        f'lavit_mm backbones (LaViT, PVT, Swin)')
+    backbone.eval()
+    per_stage = backbone.attention_states(images)
+    result = []
+    for i, (stage, states) in enumerate(zip(backbone.stages, per_stage)):
+        layers = []
+        index = _query_sample(states[0].hw_q, max_queries, images.device) if states else None
+        for j, (block, state) in enumerate(zip(stage.blocks, states)):
+            kind = 'LA' if block.is_less_attention else 'VA'
+            if isinstance(state, WindowState):
+                probs = window_rows_on_grid(state, block.attn.window_size, index)
+            else:
+                probs = state.logits(index).float().softmax(-1)  # (B, h, Q, N_r)
+            layers.append(LayerAttention(i, j, kind, probs, state.hw_q, state.hw_k, index))
+        result.append(layers)
+    return result
+
+
+def _sum_to_grid(probs: torch.Tensor, hw: HW, target: HW) -> torch.Tensor:
+    """Sum attention over key cells: (..., H*W) on grid hw -> (..., H'*W') on target."""
+    if tuple(hw) == tuple(target):
+        return probs
+    sy, sx = math.ceil(hw[0] / target[0]), math.ceil(hw[1] / target[1])
+    lead = probs.shape[:-1]
+    grid = probs.reshape(-1, 1, *hw)
+    grid = F.avg_pool2d(grid, (sy, sx), ceil_mode=True, divisor_override=1)
+    if tuple(grid.shape[-2:]) != tuple(target):
+        raise ValueError(f'cannot pool a {hw} key grid onto {target}')
+    return grid.reshape(*lead, target[0] * target[1])
+
+
+def _column_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean over key columns of the cosine between columns; a, b: (..., Q, K) -> (...).
+    Columns no sampled query attends to in either map (window keys far from every sampled
+    query) carry no information and are left out."""
+    na, nb = a.norm(dim=-2), b.norm(dim=-2)  # (..., K)
+    cos = (a * b).sum(-2) / (na * nb).clamp_min(1e-12)
+    used = ((na > 0) | (nb > 0)).to(cos.dtype)
+    return (cos * used).sum(-1) / used.sum(-1).clamp_min(1)
+
+
+def cross_layer_similarity(layers: Sequence[LayerAttention]) -> torch.Tensor:
+    """(L, L) DeepViT similarity between the layers of one stage (mean over batch, heads)."""
+    L = len(layers)
+    sim = torch.ones(L, L)
+    for p in range(L):
+        for q in range(p + 1, L):
+            a, b = layers[p], layers[q]
+            pa, pb = a.probs, b.probs
+            if tuple(a.hw_k) != tuple(b.hw_k):  # an LA layer on a coarser key grid
+                coarse = min((a, b), key=lambda x: x.hw_k[0] * x.hw_k[1]).hw_k
+                pa, pb = _sum_to_grid(pa, a.hw_k, coarse), _sum_to_grid(pb, b.hw_k, coarse)
+            if pa.shape[1] != pb.shape[1]:
+                raise ValueError('layers of one stage must have the same number of heads')
+            sim[p, q] = sim[q, p] = _column_cosine(pa, pb).mean()
+    return sim
+
+
+def cross_head_similarity(layer: LayerAttention) -> torch.Tensor:
+    """(h, h) DeepViT similarity between the heads of one layer (mean over batch)."""
+    probs = layer.probs  # (B', h, Q, K)
+    h = probs.shape[1]
+    sim = torch.ones(h, h)
+    for g in range(h):
+        for f in range(g + 1, h):
+            sim[g, f] = sim[f, g] = _column_cosine(probs[:, g], probs[:, f]).mean()
+    return sim
+
+
+def query_attention_map(layer: LayerAttention, point: Tuple[float, float],
+                        sample: int = 0) -> torch.Tensor:
+    """Head-averaged attention of the sampled query nearest to ``point`` = (y, x) in [0, 1]
+    image coordinates, as a map over the key grid (window: zero outside its window)."""
+    y, x = point
+    H, W = layer.hw_q
+    r, c = min(int(y * H), H - 1), min(int(x * W), W - 1)
+    qr, qc = layer.query_index // W, layer.query_index % W
+    row = int(((qr - r) ** 2 + (qc - c) ** 2).argmin())  # nearest sampled query
+    return layer.probs[sample, :, row].mean(0).reshape(layer.hw_k)
+
+
+def similarity_rows(name: str, stages: List[List[LayerAttention]]) -> List[Dict]:
+    """CSV rows: cross-layer pairs and per-layer mean cross-head similarity."""
+    rows = []
+    for layers in stages:
+        if not layers:
+            continue
+        sim = cross_layer_similarity(layers)
+        for p, a in enumerate(layers):
+            for q, b in enumerate(layers):
+                if q > p:
+                    rows.append(dict(model=name, measure='cross_layer', stage=a.stage + 1,
+                                     layer=p + 1, other_layer=q + 1, kind=a.kind,
+                                     other_kind=b.kind, value=float(sim[p, q])))
+        for p, a in enumerate(layers):
+            heads = cross_head_similarity(a)
+            h = heads.shape[0]
+            mean = float((heads.sum() - h) / (h * (h - 1))) if h > 1 else float('nan')
+            rows.append(dict(model=name, measure='cross_head_mean', stage=a.stage + 1,
+                             layer=p + 1, other_layer='', kind=a.kind, other_kind='',
+                             value=mean))
+    return rows

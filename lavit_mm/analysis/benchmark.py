@@ -1,0 +1,328 @@
+"""Backbone benchmark: params, FLOPs, forward latency, training-step time and peak memory.
+
+Every model is measured in one process, shape by shape, with the timed runs interleaved
+across models (round r times model 1, model 2, ..., then round r + 1), so slow drifts of a
+shared machine hit all models alike and ratios between rows are meaningful.
+
+- latency: median of ``repeats`` eval-mode ``no_grad`` forwards after ``warmup`` forwards;
+- training step: median of ``repeats`` steps (forward, ``sum(mean(out))`` loss, backward,
+  AdamW step), after ``warmup`` steps;
+- peak memory: bytes allocated during one training forward+backward above what was
+  allocated before it (activations, gradients, temporaries; not the weights, the optimizer
+  state or the optimizer's temporaries),
+  from ``torch.cuda.max_memory_allocated`` on GPU and from the profiler's allocator events on
+  CPU (PyTorch keeps no CPU peak counter);
+- FLOPs: mmengine's FlopAnalyzer (one multiply-add = one FLOP, the papers' convention), with
+  our rule for the fused attention kernel (``complexity.py``); achieved GFLOP/s count 2 FLOPs
+  per multiply-add, as the matmul peak does.
+"""
+import ast
+import copy
+import csv
+import io
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from .complexity import count_flops, count_params
+
+# Named backbones: ours, and mmdet's implementations of the same networks for reference.
+# LaViTs carry the DP loss weight of the training configs (its cost is part of a step).
+PRESETS: Dict[str, dict] = {
+    'lavit_t': dict(type='lavit_mm.LaViT', arch='tiny', dp_loss_weight=1.0),
+    'lavit_s': dict(type='lavit_mm.LaViT', arch='small', dp_loss_weight=1.0),
+    'lavit_b': dict(type='lavit_mm.LaViT', arch='base', dp_loss_weight=1.0),
+    'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2,
+                        dp_loss_weight=1.0),
+    'lavit_swin_t': dict(type='lavit_mm.LaViT', arch='tiny', attention='window',
+                         dp_loss_weight=1.0),
+    'pvt_t': dict(type='lavit_mm.PVT', arch='tiny'),
+    'pvt_s': dict(type='lavit_mm.PVT', arch='small'),
+    'pvt_m': dict(type='lavit_mm.PVT', arch='medium'),
+    'swin_t': dict(type='lavit_mm.Swin', arch='tiny'),
+    'mmdet_pvt_s': dict(type='mmdet.PyramidVisionTransformer', num_layers=[3, 4, 6, 3]),
+    'mmdet_pvt_t': dict(type='mmdet.PyramidVisionTransformer', num_layers=[2, 2, 2, 2]),
+    'mmdet_pvtv2_b2': dict(type='mmdet.PyramidVisionTransformerV2', num_layers=[3, 4, 6, 3]),
+    'mmdet_swin_t': dict(type='mmdet.SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2],
+                         num_heads=[3, 6, 12, 24], window_size=7),
+}
+SHAPES = {'224': (224, 224), '512': (512, 512), '800x1333': (800, 1333)}
+
+
+def parse_shape(name: str) -> Tuple[int, int]:
+    """'224' -> (224, 224); '800x1333' -> (800, 1333)."""
+    try:
+        sizes = [int(v) for v in name.lower().split('x')]
+    except ValueError:
+        sizes = []
+    if len(sizes) not in (1, 2) or min(sizes) < 1:
+        raise ValueError(f'benchmark: input shape {name!r} is not N or HxW (e.g. 800x1333)')
+    return (sizes[0], sizes[-1])
+
+
+def parse_model_spec(spec: str) -> Tuple[str, dict]:
+    """A preset name, ``name+key=value,...`` (a preset with overrides), a config file (its
+    ``model.backbone``), or a dict literal. Returns (row name, backbone config)."""
+    if spec.endswith('.py'):
+        if not os.path.isfile(spec):
+            raise FileNotFoundError(f'benchmark: config {spec} does not exist')
+        from mmengine.config import Config
+        cfg = Config.fromfile(spec)
+        backbone = cfg.model.get('backbone')
+        if backbone is None:
+            raise ValueError(f'benchmark: {spec} has no model.backbone')
+        return os.path.splitext(os.path.basename(spec))[0], backbone.to_dict()
+    text = spec.strip()
+    if text.startswith('{'):
+        cfg = ast.literal_eval(text)
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise ValueError(f'benchmark: model dict {spec} needs a "type"')
+        return cfg['type'].split('.')[-1], cfg
+    if text.startswith('dict('):
+        cfg = _keywords(text[len('dict('):-1], spec)
+        if 'type' not in cfg:
+            raise ValueError(f'benchmark: model dict {spec} needs a "type"')
+        return cfg['type'].split('.')[-1], cfg
+    name, _, overrides = spec.partition('+')
+    if name not in PRESETS:
+        raise ValueError(f'benchmark: unknown model {name!r}; use one of {sorted(PRESETS)}, '
+                         f'a config .py file, or a dict literal')
+    return spec, dict(copy.deepcopy(PRESETS[name]), **_keywords(overrides, spec))
+
+
+def _keywords(text: str, spec: str) -> dict:
+    """'a=1, b=[2, 3]' -> {'a': 1, 'b': [2, 3]} (Python literals only)."""
+    try:
+        call = ast.parse(f'dict({text})', mode='eval').body
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    except (SyntaxError, ValueError) as e:
+        raise ValueError(f'benchmark: cannot read {spec!r}: write key=value pairs with Python '
+                         f'literals, e.g. lavit_s+la_key_stride=2,with_cp=True') from e
+
+
+def build_backbone(cfg: dict) -> nn.Module:
+    """Builds ours through lavit_mm's registry, ``mmdet.*`` through mmdet's."""
+    cfg = copy.deepcopy(cfg)
+    kind = cfg['type']
+    if kind.startswith('mmdet.'):
+        import mmdet.models  # noqa: F401  (registers mmdet's backbones)
+        from mmdet.registry import MODELS as MMDET_MODELS
+        cfg['type'] = kind[len('mmdet.'):]
+        model = MMDET_MODELS.build(cfg)
+    else:
+        import lavit_mm.models  # noqa: F401
+        from lavit_mm.registry import MODELS
+        model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+@dataclass
+class Row:
+    model: str
+    shape: str
+    params_m: float
+    gflops: Optional[float] = None
+    forward_ms: Optional[float] = None
+    train_ms: Optional[float] = None
+    train_peak_mb: Optional[float] = None
+    achieved_gflops_per_s: Optional[float] = None
+    forward_runs: List[float] = field(default_factory=list, repr=False)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Measured fp32 matmul throughput (2 n^3 FLOPs per product), best of ``repeats``."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b
+    best = float('inf')
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def train_step_fns(model: nn.Module, x: torch.Tensor):
+    """(full step, forward+backward only): the step is timed; memory is measured on
+    forward+backward, where activations peak (the optimizer's own temporaries are AdamW's,
+    not the backbone's, and would mask what ``with_cp`` changes at small inputs)."""
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
+
+    def forward_backward():
+        optimizer.zero_grad(set_to_none=True)
+        outs = model(x)
+        loss = sum(o.float().mean() for o in outs)
+        aux = getattr(model, 'aux_losses', None)
+        if aux is not None:  # our backbones' DP loss, as the task models add it
+            loss = loss + sum(aux().values())
+        loss.backward()
+
+    def step():
+        forward_backward()
+        optimizer.step()
+
+    return step, forward_backward
+
+
+def peak_step_memory(step: Callable[[], None], device: torch.device) -> float:
+    """Bytes allocated during ``step()`` above the allocation before it, in MiB."""
+    if device.type == 'cuda':
+        synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2 ** 20
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'trace.json')
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)['traceEvents']
+    # "Total Allocated" counts from the start of profiling: its maximum is the step's peak
+    totals = [e['args']['Total Allocated'] for e in events if e.get('name') == '[memory]']
+    return max(totals, default=0) / 2 ** 20
+
+
+def _timed(fn: Callable[[], None], device: torch.device) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '800x1333'),
+                  device: str = 'cpu', batch: int = 1, warmup: int = 1, repeats: int = 5,
+                  train: bool = True, flops: bool = True, with_cp_rows: bool = False,
+                  log: Callable[[str], None] = print) -> Tuple[List[Row], float]:
+    """Measures every model at every shape; returns the rows and the matmul peak (GFLOP/s).
+
+    ``with_cp_rows``: our models also get a training row with gradient checkpointing on.
+    """
+    dev = torch.device(device)
+    for shape_name in shapes:
+        parse_shape(shape_name)  # fail before building anything
+    entries = []
+    for spec in specs:
+        name, cfg = parse_model_spec(spec)
+        entries.append((name, cfg, False))
+        if with_cp_rows and not cfg['type'].startswith('mmdet.'):
+            entries.append((f'{name} (with_cp)', dict(cfg, with_cp=True), True))
+    models = {}
+    for name, cfg, _ in entries:
+        torch.manual_seed(0)
+        models[name] = build_backbone(cfg).to(dev)
+    peak = matmul_peak_gflops(dev)
+    log(f'fp32 matmul peak on {device}: {peak:.1f} GFLOP/s '
+        f'({torch.get_num_threads()} threads)')
+    rows: List[Row] = []
+    for shape_name in shapes:
+        hw = parse_shape(shape_name)
+        x = torch.randn(batch, 3, *hw, device=dev)
+        shape_rows = {}
+        for name, cfg, cp_only in entries:
+            model = models[name]
+            row = Row(name, shape_name, count_params(model) / 1e6)
+            if flops and not cp_only:
+                row.gflops = count_flops(copy.deepcopy(model).cpu(), hw) * batch / 1e9
+            shape_rows[name] = row
+        # forward latency, interleaved rounds
+        timed = [name for name, _, cp_only in entries if not cp_only]
+        with torch.no_grad():
+            for name in timed:
+                models[name].eval()
+                for _ in range(warmup):
+                    models[name](x)
+            for _ in range(repeats):
+                for name in timed:
+                    shape_rows[name].forward_runs.append(_timed(lambda: models[name](x), dev))
+        for name in timed:
+            row = shape_rows[name]
+            row.forward_ms = statistics.median(row.forward_runs)
+            if row.gflops:
+                row.achieved_gflops_per_s = 2 * row.gflops / (row.forward_ms / 1e3)
+            log(f'{shape_name} forward {name}: {row.forward_ms:.1f} ms')
+        if train:
+            steps, fwd_bwd = {}, {}
+            for name, _, _ in entries:
+                models[name].train()
+                steps[name], fwd_bwd[name] = train_step_fns(models[name], x)
+                for _ in range(warmup):
+                    steps[name]()
+            runs = {name: [] for name in steps}
+            for _ in range(max(1, repeats // 2)):
+                for name in steps:
+                    runs[name].append(_timed(steps[name], dev))
+            for name in steps:
+                shape_rows[name].train_ms = statistics.median(runs[name])
+                shape_rows[name].train_peak_mb = peak_step_memory(fwd_bwd[name], dev)
+                log(f'{shape_name} train {name}: {shape_rows[name].train_ms:.1f} ms, '
+                    f'peak {shape_rows[name].train_peak_mb:.0f} MiB')
+            for model in models.values():
+                model.eval()
+        rows += list(shape_rows.values())
+    return rows, peak
+
+
+COLUMNS = [('model', 'model'), ('shape', 'input'), ('params_m', 'params (M)'),
+           ('gflops', 'GFLOPs'), ('forward_ms', 'forward (ms)'),
+           ('achieved_gflops_per_s', 'GFLOP/s'), ('train_ms', 'train step (ms)'),
+           ('train_peak_mb', 'train peak (MiB)')]
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return '-'
+    if isinstance(value, float):
+        return f'{value:.2f}' if value < 100 else f'{value:.0f}'
+    return str(value)
+
+
+def to_markdown(rows: Sequence[Row], peak: float, header: str = '') -> str:
+    lines = [header] if header else []
+    lines += [f'fp32 matmul peak: {peak:.1f} GFLOP/s', '',
+              '| ' + ' | '.join(title for _, title in COLUMNS) + ' | % of peak |',
+              '|' + '---|' * (len(COLUMNS) + 1)]
+    for row in rows:
+        cells = [_fmt(getattr(row, key)) for key, _ in COLUMNS]
+        share = (f'{100 * row.achieved_gflops_per_s / peak:.0f}%'
+                 if row.achieved_gflops_per_s else '-')
+        lines.append('| ' + ' | '.join(cells + [share]) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def to_csv(rows: Sequence[Row], peak: float) -> str:
+    keys = [key for key, _ in COLUMNS]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    writer.writerow(keys + ['matmul_peak_gflops_per_s'])
+    for row in rows:
+        values = asdict(row)
+        writer.writerow(['' if values[k] is None else values[k] for k in keys] + [f'{peak:.1f}'])
+    return out.getvalue()
+
+
+def ratio(rows: Sequence[Row], num: str, den: str, shape: str, key: str) -> Optional[float]:
+    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing)."""
+    values = {r.model: getattr(r, key) for r in rows if r.shape == shape}
+    if values.get(num) is None or not values.get(den):
+        return None
+    return values[num] / values[den]

@@ -1,0 +1,176 @@
+"""The benchmark and attention-analysis tools: what they measure is what they claim.
+
+No timing is asserted (speed is the benchmark's output, not a test); the tests check the
+measurements' bookkeeping (FLOPs, memory accounting, interleaving, table/CSV) and the
+attention measures on constructed cases with known answers.
+"""
+import csv
+import importlib.util
+import io
+
+import pytest
+import torch
+from PIL import Image
+
+from lavit_mm.analysis import attention as A
+from lavit_mm.analysis.benchmark import (build_backbone, count_flops, parse_model_spec,
+                                         parse_shape, peak_step_memory, ratio, run_benchmark,
+                                         to_csv, to_markdown)
+from lavit_mm.models import LaViT, Swin
+
+NARROW = dict(embed_dims=[16, 32, 48, 64], depths=[2, 3, 3, 2], num_heads=[1, 2, 3, 4],
+              mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1], num_va=[2, 2, 1, 1])
+NARROW_SPEC = repr(dict(type='lavit_mm.LaViT', arch=NARROW, dp_loss_weight=1.0))
+
+
+def test_model_specs_and_shapes():
+    assert parse_model_spec('pvt_s')[1] == dict(type='lavit_mm.PVT', arch='small')
+    name, cfg = parse_model_spec('lavit_s+la_key_stride=2,with_cp=True')
+    assert cfg['la_key_stride'] == 2 and cfg['with_cp'] is True and cfg['arch'] == 'small'
+    assert parse_model_spec("dict(type='lavit_mm.PVT', arch='tiny')")[1]['arch'] == 'tiny'
+    assert parse_model_spec('configs/retinanet_lavit_s.py')[1]['type'] == 'lavit_mm.LaViT'
+    with pytest.raises(ValueError, match='unknown model .*pvt_s'):
+        parse_model_spec('pvt_small')
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        parse_model_spec('configs/nope.py')
+    assert parse_shape('800x1333') == (800, 1333) and parse_shape('224') == (224, 224)
+    with pytest.raises(ValueError, match='HxW'):
+        parse_shape('800*1333')
+
+
+def test_peak_memory_counts_what_a_step_allocates():
+    def step():
+        a = torch.ones(4 * 2 ** 20 // 4)  # 4 MiB
+        b = torch.ones(8 * 2 ** 20 // 4)  # 8 MiB, both alive: 12 MiB
+        del a, b
+        torch.ones(2 * 2 ** 20 // 4)  # 2 MiB after the peak
+    peak = peak_step_memory(step, torch.device('cpu'))
+    assert 12 <= peak < 12.5
+
+
+def test_benchmark_rows_table_and_csv(tmp_path):
+    pvt_arch = {k: v for k, v in NARROW.items() if k != 'num_va'}  # all VA
+    rows, peak = run_benchmark([NARROW_SPEC, 'pvt_t+arch=' + repr(pvt_arch)],
+                               shapes=['64x96'], warmup=1, repeats=2, with_cp_rows=True,
+                               log=lambda m: None)
+    assert peak > 0
+    names = [r.model for r in rows]
+    assert len(names) == 4 and names[1] == names[0] + ' (with_cp)'
+    plain, cp, pvt, _ = rows
+    model = build_backbone(parse_model_spec(NARROW_SPEC)[1])
+    assert plain.gflops == pytest.approx(count_flops(model, (64, 96)) / 1e9)
+    assert plain.params_m == pytest.approx(sum(p.numel() for p in model.parameters()) / 1e6)
+    for r in (plain, pvt):
+        assert r.forward_ms > 0 and len(r.forward_runs) == 2 and r.train_ms > 0
+        assert r.achieved_gflops_per_s == pytest.approx(2 * r.gflops / (r.forward_ms / 1e3))
+    assert cp.forward_ms is None and cp.train_ms > 0 and cp.train_peak_mb > 0
+    assert ratio(rows, plain.model, pvt.model, '64x96', 'gflops') == pytest.approx(
+        plain.gflops / pvt.gflops)
+    table = to_markdown(rows, peak)
+    assert table.count('\n| ') == 5  # header + 4 rows
+    parsed = list(csv.DictReader(io.StringIO(to_csv(rows, peak))))
+    assert [p['model'] for p in parsed] == names and float(parsed[0]['gflops']) > 0
+
+
+def test_benchmark_builds_mmdet_references():
+    model = build_backbone(parse_model_spec('mmdet_pvt_t')[1])
+    assert type(model).__name__ == 'PyramidVisionTransformer'
+    assert count_flops(model, (64, 64)) > 0  # mmdet's Swin/PVT go through the same counter
+
+
+def probs_layer(probs, kind='VA', hw_k=(2, 2)):
+    B, h, Q, _ = probs.shape
+    return A.LayerAttention(0, 0, kind, probs, (1, Q), hw_k, torch.arange(Q))
+
+
+def test_cross_layer_similarity_on_known_maps():
+    eye = torch.eye(4).view(1, 1, 4, 4)
+    shifted = eye.roll(1, dims=-1)
+    sim = A.cross_layer_similarity([probs_layer(eye), probs_layer(eye.clone()),
+                                    probs_layer(shifted)])
+    assert sim[0, 1] == pytest.approx(1.0) and sim[0, 2] == pytest.approx(0.0)
+    assert torch.equal(sim, sim.T) and torch.equal(sim.diagonal(), torch.ones(3))
+    uniform = torch.full((1, 1, 4, 4), 0.25)
+    assert A.cross_layer_similarity([probs_layer(eye), probs_layer(uniform)])[0, 1] == \
+        pytest.approx(0.5)  # each column of eye (one 1) vs uniform (four 1/4): 1/2
+    # a coarser LA key grid: the finer map is summed onto it first
+    fine = torch.zeros(1, 1, 1, 16)
+    fine[..., [0, 1, 4, 5]] = 0.25  # all mass in the top-left 2x2 cell of a 4x4 grid
+    coarse = torch.tensor([1., 0, 0, 0]).view(1, 1, 1, 4)
+    pooled = A._sum_to_grid(fine, (4, 4), (2, 2))
+    assert torch.equal(pooled, coarse)
+    sim = A.cross_layer_similarity([probs_layer(fine, hw_k=(4, 4)),
+                                    probs_layer(coarse, 'LA', hw_k=(2, 2))])
+    assert sim[0, 1] == pytest.approx(1.0)
+
+
+def test_cross_head_similarity():
+    probs = torch.stack([torch.eye(3), torch.eye(3), torch.eye(3).roll(1, -1)])[None]
+    sim = A.cross_head_similarity(probs_layer(probs))
+    assert sim[0, 1] == pytest.approx(1.0) and sim[0, 2] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize('attention', ['sra', 'window'])
+def test_collected_attention_is_complete_and_la_starts_as_its_va(attention):
+    torch.manual_seed(0)
+    if attention == 'sra':
+        model = LaViT(arch=dict(NARROW), la_key_stride=1).eval()
+    else:
+        arch = {k: v for k, v in NARROW.items() if k != 'sr_ratios'}
+        model = LaViT(arch=arch, attention='window', window_size=4).eval()
+    stages = A.collect_attention(model, torch.randn(2, 3, 64, 96), max_queries=50)
+    assert [len(s) for s in stages] == NARROW['depths']
+    for layers in stages:
+        for a in layers:
+            assert a.probs.shape[2] == min(50, a.hw_q[0] * a.hw_q[1])
+            torch.testing.assert_close(a.probs.sum(-1), torch.ones(a.probs.shape[:3]))
+        sim = A.cross_layer_similarity(layers)
+        for j, a in enumerate(layers):
+            if a.kind == 'LA':  # identity-initialised: the same maps as the layer before
+                assert sim[j - 1, j] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_window_rows_land_in_the_query_window_with_shift_undone():
+    torch.manual_seed(0)
+    model = Swin(arch=dict(embed_dims=[16, 32, 48, 64], depths=[2, 2, 2, 2],
+                           num_heads=[1, 2, 3, 4], mlp_ratios=[2, 2, 2, 2]),
+                 window_size=4).eval()
+    stages = A.collect_attention(model, torch.randn(1, 3, 64, 64))
+    plain, shifted = stages[0]  # 16 x 16 grid, windows of 4, shift 2
+    W = 16
+    for layer, shift in ((plain, 0), (shifted, 2)):
+        q = 5 * W + 6  # row 5, col 6
+        row = layer.probs[0, 0, q].view(16, 16)
+        rr, cc = (5 - shift) % 16 // 4 * 4, (6 - shift) % 16 // 4 * 4
+        inside = torch.zeros(16, 16, dtype=torch.bool)
+        ys = [(rr + i + shift) % 16 for i in range(4)]
+        xs = [(cc + i + shift) % 16 for i in range(4)]
+        inside[torch.tensor(ys)[:, None], torch.tensor(xs)[None]] = True
+        assert row[inside].sum() == pytest.approx(1.0) and row[~inside].abs().sum() == 0
+        assert A.query_attention_map(layer, (5.5 / 16, 6.5 / 16)).shape == (16, 16)
+
+
+def test_analyze_attention_tool_end_to_end(tmp_path):
+    import matplotlib.image as mpimg
+
+    spec = importlib.util.spec_from_file_location('analyze_attention',
+                                                  'tools/analyze_attention.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    main = tool.main
+    for i in range(2):
+        Image.new('RGB', (80, 60), (40 * i, 100, 200)).save(tmp_path / f'img{i}.png')
+    out = tmp_path / 'out'
+    assert main(['--model', 'lavit_t', 'swin_t', '--labels', 'L', 'S', '--images',
+                 str(tmp_path), '--size', '64', '64', '--out-dir', str(out)]) == 0
+    for png in ('cross_layer_similarity', 'adjacent_layer_similarity',
+                'cross_head_similarity', 'attention_overlays'):
+        image = mpimg.imread(out / f'{png}.png')
+        assert image.shape[0] > 100 and image.std() > 0
+    rows = list(csv.DictReader(open(out / 'attention_similarity.csv')))
+    pairs = sum(d * (d - 1) // 2 for d in (2, 2, 2, 2)) + sum(d * (d - 1) // 2
+                                                            for d in (2, 2, 6, 2))
+    assert sum(r['measure'] == 'cross_layer' for r in rows) == pairs
+    assert sum(r['measure'] == 'cross_head_mean' for r in rows) == 8 + 12
+    with pytest.raises(SystemExit, match='expose no attention'):
+        main(['--model', 'mmdet_pvt_t', '--images', str(tmp_path), '--out-dir', str(out)])

@@ -1,0 +1,90 @@
+"""Benchmark backbones in one process: params, FLOPs, forward latency, training-step time and
+peak memory at 224x224, 512x512 and 800x1333; prints a Markdown table and writes it with a CSV.
+
+    python tools/benchmark.py                                   # the README table
+    python tools/benchmark.py --models lavit_s pvt_s mmdet_pvt_s --shapes 800x1333
+    python tools/benchmark.py --models configs/retinanet_lavit_s.py 'lavit_s+la_key_stride=2' \\
+        "dict(type='lavit_mm.LaViT', arch='tiny', la_head_mix=True)" --device cuda
+
+Models: a preset name (see --list), ``preset+key=value,...``, a config file (its
+model.backbone), or a dict literal. Timings are interleaved across models, so ratios between
+rows of one run are meaningful; compare absolute times only across runs on the same machine.
+"""
+import argparse
+import os
+import sys
+
+import torch
+
+from lavit_mm.analysis.benchmark import PRESETS, SHAPES, ratio, run_benchmark, to_csv, \
+    to_markdown
+
+DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'pvt_s', 'mmdet_pvt_s', 'mmdet_pvtv2_b2', 'swin_t',
+                  'mmdet_swin_t']
+SUMMARY = [  # (what, numerator, denominator, measure)
+    ('LaViT-S / PVT-S forward latency', 'lavit_s', 'pvt_s', 'forward_ms'),
+    ('LaViT-S / PVT-S FLOPs', 'lavit_s', 'pvt_s', 'gflops'),
+    ('LaViT-S (la_key_stride=2) / PVT-S forward latency', 'lavit_s_ks2', 'pvt_s', 'forward_ms'),
+    ('LaViT-S (la_key_stride=2) / PVT-S FLOPs', 'lavit_s_ks2', 'pvt_s', 'gflops'),
+    ('ours / mmdet PVT-S forward latency', 'pvt_s', 'mmdet_pvt_s', 'forward_ms'),
+    ('ours / mmdet Swin-T forward latency', 'swin_t', 'mmdet_swin_t', 'forward_ms'),
+    ('LaViT-S with_cp / without, train peak memory', 'lavit_s (with_cp)', 'lavit_s',
+     'train_peak_mb'),
+    ('PVT-S with_cp / without, train peak memory', 'pvt_s (with_cp)', 'pvt_s', 'train_peak_mb'),
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS)
+    parser.add_argument('--shapes', nargs='+', default=list(SHAPES),
+                        help='inputs, N or HxW (default: 224 512 800x1333)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed forwards per model and shape (training steps: half)')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--no-train', action='store_true', help='skip training steps/memory')
+    parser.add_argument('--no-flops', action='store_true')
+    parser.add_argument('--with-cp', action='store_true',
+                        help='add a training row with gradient checkpointing for our models')
+    parser.add_argument('--out-dir', default='work_dirs/benchmark')
+    parser.add_argument('--list', action='store_true', help='list the preset names')
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, cfg in PRESETS.items():
+            print(f'{name:16s} {cfg}')
+        return 0
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is visible; use --device cpu')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows, peak = run_benchmark(args.models, args.shapes, args.device, args.batch, args.warmup,
+                               args.repeats, not args.no_train, not args.no_flops, args.with_cp,
+                               log=lambda m: print(m, file=sys.stderr, flush=True))
+    device_name = (torch.cuda.get_device_name(args.device) if args.device.startswith('cuda')
+                   else f'CPU, {torch.get_num_threads()} threads')
+    table = to_markdown(rows, peak, f'Device: {device_name}; batch {args.batch}; torch '
+                        f'{torch.__version__}\n')
+    lines = []
+    for what, num, den, key in SUMMARY:
+        for shape in args.shapes:
+            value = ratio(rows, num, den, shape, key)
+            if value is not None:
+                lines.append(f'| {what} | {shape} | {value:.2f}x |')
+    if lines:
+        table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+    print(table)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, 'benchmark.md'), 'w') as f:
+        f.write(table)
+    with open(os.path.join(args.out_dir, 'benchmark.csv'), 'w') as f:
+        f.write(to_csv(rows, peak))
+    print(f'written: {args.out_dir}/benchmark.md, {args.out_dir}/benchmark.csv')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
