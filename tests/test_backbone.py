@@ -268,7 +268,63 @@ def test_position_embedding_resized_for_other_resolutions():
     assert torch.equal(pe.resized((56, 56)), pe.pos_embed)
 
 
+def test_inference_reuses_the_resized_position_table_until_it_changes():
+    pe = build().stages[0].pos_embed
+    with torch.no_grad():
+        first = pe.resized((20, 30))
+        assert pe.resized((20, 30)) is first  # cached
+        assert pe.resized((21, 30)).shape == (1, 630, 16)
+        pe.pos_embed.add_(1.0)  # an optimizer step / load_state_dict: in place
+        updated = pe.resized((20, 30))
+    torch.testing.assert_close(updated, first + 1.0)
+    table = pe.resized((20, 30))  # with grad: never cached, part of the graph
+    assert table.requires_grad and table is not updated
+
+
 def test_attention_state_own_strips_extension():
     q, k = torch.randn(1, 2, 6, 10), torch.randn(1, 2, 3, 10)
     s = AttentionState(q, k, (2, 3), (1, 3), own_dims=4)
     assert s.own().q.shape[-1] == 4 and s.own().k.shape[-1] == 4
+
+
+def test_dp_loss_has_no_minimum_at_uniform_attention():
+    """The first DP loss (margin 0) was satisfied by uniform attention, and training drove
+    the attention LA layers reuse to uniform; with the margin, uniform costs m/(1+m)(M-1)/M."""
+    from lavit_mm.models.layers import diagonality_preserving_loss as dp
+    M = 8
+    uniform = torch.full((2, 3, M, M), 1 / M)
+    assert dp(uniform, margin=0.) == 0  # the trap
+    assert dp(uniform, margin=1.) == pytest.approx(0.5 * (M - 1) / M)
+
+    def dominant(ratio):  # symmetric, diagonal = ratio x every other entry, rows sum to 1
+        p = torch.ones(M, M) + (ratio - 1) * torch.eye(M)
+        return (p / p.sum(-1, keepdim=True))[None]
+    assert dp(dominant(2.0), margin=1.) == pytest.approx(0., abs=1e-7)
+    assert dp(dominant(1.5), margin=1.) > 0 and dp(dominant(1.5), margin=0.) == 0
+    asymmetric = dominant(3.0).clone()
+    asymmetric[0, 0, 1] += 0.05
+    asymmetric[0, 0, 0] -= 0.05
+    assert dp(asymmetric) > dp(dominant(3.0))
+    with pytest.raises(ValueError, match='dp_margin'):
+        LaViT(arch='tiny', dp_margin=-1)
+
+
+@pytest.mark.parametrize('attention', ['sra', 'window'])
+def test_dp_loss_shapes_only_the_la_transforms(attention):
+    """The DP loss must not reach the attention an LA layer inherits (it collapsed that VA
+    attention to uniform when it did); it trains Theta/Psi."""
+    arch = dict(SMALL_ARCH) if attention == 'sra' else \
+        {k: v for k, v in SMALL_ARCH.items() if k != 'sr_ratios'}
+    model = build(arch, attention=attention, dp_loss_weight=1.0,
+                  **({} if attention == 'sra' else dict(window_size=4))).train()
+    with torch.no_grad():
+        for m in model._la_layers:
+            m.theta.weight.add_(0.1 * torch.randn_like(m.theta.weight))
+    model(torch.randn(1, 3, 64, 64))
+    model.aux_losses()['loss_dp'].backward()
+    stage = model.stages[1]  # VA, VA, LA
+    va = stage.blocks[1].attn
+    va_params = [va.q.weight, va.kv.weight] if attention == 'sra' else [va.qkv.weight]
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in va_params)
+    la = stage.blocks[2].attn
+    assert la.theta.weight.grad.abs().sum() > 0 and la.psi.weight.grad.abs().sum() > 0

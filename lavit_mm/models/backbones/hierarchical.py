@@ -178,6 +178,9 @@ class HierarchicalViT(BaseModule):
             re-attention, identity init). Widens LA q/k by the number of heads.
         dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
             its computation); reported as ``loss_dp`` by the task models of lavit_mm.
+        dp_margin: the DP loss's dominance margin m: a diagonal entry should be at least
+            (1 + m) times every other entry of its row (0 lets uniform attention satisfy the
+            loss, which collapses the attention LA layers reuse; see ``layers/dp_loss.py``).
         norm_after_stage: LayerNorm each stage's output (True), none (False), or a tuple of
             stage indices. With 'window', True means the returned stages only, as mmdet's Swin
             (the norm serves only the output there; an unused norm breaks DDP).
@@ -210,6 +213,7 @@ class HierarchicalViT(BaseModule):
                  la_key_stride: int = 1,
                  la_head_mix: bool = False,
                  dp_loss_weight: float = 0.,
+                 dp_margin: float = 1.0,
                  norm_after_stage: Union[bool, Sequence[int]] = False,
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
@@ -269,8 +273,11 @@ class HierarchicalViT(BaseModule):
             prev_attention = self.stages[-1].attention_shape() if a['depths'][i] else None
         self._la_layers = [m for m in self.modules()
                            if isinstance(m, (SRLessAttention, WindowLessAttention))]
+        if dp_margin < 0:
+            raise ValueError(f'{name}: dp_margin must be >= 0, got {dp_margin}')
         for m in self._la_layers:
             m.compute_dp_loss = self.dp_loss_weight > 0
+            m.dp_margin = float(dp_margin)
         if self.dp_loss_weight > 0 and self._la_layers:
             # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
             # run samples what the uninterrupted one would have

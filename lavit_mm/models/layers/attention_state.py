@@ -31,6 +31,12 @@ class AttentionState:
         d = self.own_dims
         return AttentionState(self.q[..., :d], self.k[..., :d], self.hw_q, self.hw_k, d)
 
+    def detached(self) -> 'AttentionState':
+        """The same attention, cut from the graph (the DP loss shapes only the LA transform,
+        never the attention an LA layer inherits)."""
+        return AttentionState(self.q.detach(), self.k.detach(), self.hw_q, self.hw_k,
+                              self.own_dims)
+
     def logits(self, query_index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Materialised logits (B, heads, N or len(query_index), N_r): for losses/analysis."""
         q = self.q if query_index is None else self.q[:, :, query_index]
@@ -46,18 +52,26 @@ def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
     """softmax(q k^T + attn_mask) v with the fused kernel.
     v: (..., heads, N_r, dv) -> (..., heads, N, dv).
 
-    The fused CPU kernel needs unit-stride feature axes and equal q/k/v widths; otherwise
+    The fused CPU kernel takes 4-D, unit-stride inputs of equal q/k/v widths; otherwise
     PyTorch silently falls back to the explicit (materialising) path, 2-4x slower at detection
-    size (``tools/benchmark.py``). So q/k/v are made unit-stride, and when a cross-stage
-    extension makes q/k wider than v, v is zero-padded and the padding sliced off the output.
+    size (``tools/benchmark.py``). So leading dims (windows) are folded into the batch, q/k/v
+    made unit-stride, and when a cross-stage extension makes q/k wider than v, v is
+    zero-padded and the padding sliced off the output.
     """
-    q, k, v = map(_last_dim_contiguous, (state.q, state.k, v))
+    q, k = state.q, state.k
+    lead = q.shape[:-3]  # (B,) or (B, nW)
+    if len(lead) > 1:
+        if attn_mask is not None:  # broadcast to every window of every image
+            attn_mask = attn_mask.expand(*lead, q.shape[-3], q.shape[-2], k.shape[-2])
+            attn_mask = attn_mask.reshape(-1, *attn_mask.shape[-3:])
+        q, k, v = (t.reshape(-1, *t.shape[-3:]) for t in (q, k, v))  # (B*nW, h, T, d)
+    q, k, v = map(_last_dim_contiguous, (q, k, v))
     dv = v.shape[-1]
     if q.shape[-1] > dv:
         v = F.pad(v, (0, q.shape[-1] - dv))  # (..., N_r, dq)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
                                          scale=1.0)
-    return out[..., :dv]
+    return out[..., :dv].reshape(*lead, *out.shape[-3:-1], dv)
 
 
 def mix_heads(q: torch.Tensor, k: torch.Tensor, mix: torch.Tensor):
@@ -123,6 +137,7 @@ class AttentionBase(nn.Module):
         self.proj = nn.Linear(dims, dims)
         self.proj_drop = nn.Dropout(proj_drop)
         self.compute_dp_loss = False
+        self.dp_margin = 1.0  # set by the backbone (``dp_margin``)
         self.dp_seed = 0  # set by the backbone before each training forward
 
     def dropout_p(self) -> float:

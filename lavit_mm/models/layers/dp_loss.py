@@ -6,9 +6,13 @@ second term shrinks the diagonal, while the stated intent is symmetry and diagon
 
 Our choice: on attention *probabilities* P (rows sum to 1), two terms, each in [0, 1]:
 - symmetry:  ``sum_ij |P_ij - P_ji| / (2M)``;
-- dominance: ``mean_i sum_j relu(P_ij - P_ii)``: zero exactly when each diagonal entry is the
-  largest of its row; it does not push attention onto the diagonal beyond that.
-Both are averaged over batch and heads, so the loss is O(1) whatever the token count.
+- dominance with a margin m: ``mean_i sum_{j != i} relu(P_ij - P_ii / (1 + m))``: zero
+  exactly when each diagonal entry is at least (1 + m) times every other entry of its row
+  (m = 1: twice; in logits, ``A_ii >= A_ij + ln(1 + m)``).
+The margin matters: with m = 0 (our first version) *uniform* attention satisfies both terms,
+and training drove the attention the LA layers reuse to uniform (docs/attention_analysis.md).
+Uniform attention now costs ``m / (1 + m) (M - 1) / M``. Both terms are averaged over batch
+and heads, so the loss is O(1) whatever the token count.
 """
 from typing import Tuple
 
@@ -17,14 +21,16 @@ import torch
 from .attention_state import AttentionState
 
 
-def diagonality_preserving_loss(probs: torch.Tensor) -> torch.Tensor:
+def diagonality_preserving_loss(probs: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
     """DP loss of square attention probabilities ``(..., M, M)``; returns a scalar."""
     if probs.shape[-1] != probs.shape[-2]:
         raise ValueError(f'DP loss needs square attention maps, got {tuple(probs.shape)}')
     M = probs.shape[-1]
     symmetry = (probs - probs.transpose(-2, -1)).abs().sum((-2, -1)) / (2 * M)  # (...)
     diagonal = probs.diagonal(dim1=-2, dim2=-1).unsqueeze(-1)  # (..., M, 1)
-    dominance = (probs - diagonal).clamp(min=0).sum(-1).mean(-1)  # (...)
+    excess = (probs - diagonal / (1 + margin)).clamp(min=0)  # (..., M, M)
+    off_diagonal = 1 - torch.eye(M, dtype=probs.dtype, device=probs.device)
+    dominance = (excess * off_diagonal).sum(-1).mean(-1)  # (...)
     return (symmetry + dominance).mean()
 
 
@@ -49,8 +55,9 @@ def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: i
     return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
 
 
-def sra_dp_loss(state: AttentionState, stride: int, seed: int) -> torch.Tensor:
+def sra_dp_loss(state: AttentionState, stride: int, seed: int,
+                margin: float = 1.0) -> torch.Tensor:
     """DP loss of a spatial-reduction attention (N queries x N_r keys), see above."""
     index = sampled_cell_queries(state.hw_q, state.hw_k, stride, state.q.device, seed)
     probs = state.logits(index).float().softmax(-1)  # (B, h, N_r, N_r)
-    return diagonality_preserving_loss(probs)
+    return diagonality_preserving_loss(probs, margin)

@@ -69,6 +69,17 @@ class PositionEmbedding(nn.Module):
     def resized(self, hw: HW) -> torch.Tensor:
         if tuple(hw) == self.grid:
             return self.pos_embed
+        if torch.is_grad_enabled():
+            return self._resize(hw)
+        # inference: one resize per size, reused until the table changes (its version
+        # counter moves on every in-place update: optimizer steps, load_state_dict)
+        p = self.pos_embed
+        key = (tuple(hw), p._version, p.dtype, p.device, p.data_ptr())
+        if getattr(self, '_cache_key', None) != key:
+            self._cache_key, self._cache = key, self._resize(hw)
+        return self._cache
+
+    def _resize(self, hw: HW) -> torch.Tensor:
         table = nlc_to_nchw(self.pos_embed, self.grid)  # (1, C, h0, w0)
         table = F.interpolate(table, size=hw, mode='bilinear', align_corners=False)
         return nchw_to_nlc(table)  # (1, H*W, C)

@@ -137,14 +137,22 @@ class SRLessAttention(_SRABase):
         if tuple(hw) != tuple(state.hw_q) or tuple(state.hw_k) not in (tuple(hw_r), hw_k):
             raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
                              f'its tokens are on {hw}/{hw_r}')
-        theta_stride = 1 if tuple(state.hw_k) == hw_k else self.key_stride
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
-        q = self.psi(state.q, hw)  # Psi: linear map along the query axis
-        k = self.theta(state.k, state.hw_k, theta_stride)  # Theta: along the key axis
+        new_state = self.transform(state, hw, hw_k)
+        dp = None
+        if self.training and self.compute_dp_loss:  # on the transform of a detached input
+            dp = sra_dp_loss(self.transform(state.detached(), hw, hw_k),
+                             self.reduce.sr_ratio * self.key_stride, self.dp_seed,
+                             self.dp_margin)
+        return self.output(new_state, v), new_state, dp
+
+    def transform(self, state: AttentionState, hw: HW, hw_k: HW) -> AttentionState:
+        """Psi along the query axis, Theta along the key axis (strided onto the coarse key
+        grid if the state is still on the VA grid), then the optional head mix."""
+        theta_stride = 1 if tuple(state.hw_k) == tuple(hw_k) else self.key_stride
+        q = self.psi(state.q, hw)  # (B, h, N, dq)
+        k = self.theta(state.k, state.hw_k, theta_stride)  # (B, h, N_k, dq)
         own = state.own_dims
         if self.head_mix is not None:  # (B, h, N, h*dq), (B, h, N_k, h*dq)
             q, k, own = mix_heads_split(q, k, own, self.head_mix)
-        state = AttentionState(q, k, hw, hw_k, own)
-        dp = sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, self.dp_seed) if (
-            self.training and self.compute_dp_loss) else None
-        return self.output(state, v), state, dp
+        return AttentionState(q, k, hw, hw_k, own)

@@ -60,6 +60,10 @@ class WindowState(AttentionState):
         super().__init__(q, k, padded_hw, padded_hw, own_dims)
         self.bias, self.mask, self.shift = bias, mask, shift
 
+    def detached(self) -> 'WindowState':
+        return WindowState(self.q.detach(), self.k.detach(), self.bias.detach(), self.mask,
+                           self.shift, self.hw_q, self.own_dims)
+
     def additive(self) -> torch.Tensor:
         bias = self.bias.to(self.q.dtype)
         return bias if self.mask is None else bias + self.mask.to(self.q.dtype)
@@ -167,6 +171,15 @@ class WindowLessAttention(_WindowBase):
                              'in its stage: start each stage with at least one VA layer')
         windows, padded = self.partition(x, hw, state.shift)
         v = self.heads(self.v(windows))  # (B, nW, h, M^2, d)
+        new_state = self.transform(state, padded)
+        dp = None
+        if self.training and self.compute_dp_loss:  # on the transform of a detached input
+            probs = self.transform(state.detached(), padded).logits().float().softmax(-1)
+            dp = diagonality_preserving_loss(probs, self.dp_margin)
+        return self.output(new_state, v, hw), new_state, dp
+
+    def transform(self, state: WindowState, padded) -> WindowState:
+        """``A_l = Psi A_{l-1} Theta^T`` (and the head mix) in factored form."""
         q, k = self.psi(state.q), self.theta(state.k)
         bias = self.psi.weight @ state.bias @ self.theta.weight.transpose(-2, -1)  # (h,M2,M2)
         own = state.own_dims
@@ -174,7 +187,4 @@ class WindowLessAttention(_WindowBase):
             q, k = mix_heads(q, k, self.head_mix)
             bias = torch.einsum('hg,gij->hij', self.head_mix, bias)
             own = q.shape[-1]
-        state = WindowState(q, k, bias, state.mask, state.shift, padded, own)
-        dp = diagonality_preserving_loss(state.logits().float().softmax(-1)) if (
-            self.training and self.compute_dp_loss) else None
-        return self.output(state, v, hw), state, dp
+        return WindowState(q, k, bias, state.mask, state.shift, padded, own)
