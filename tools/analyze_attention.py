@@ -161,17 +161,19 @@ def main(argv=None):
     plot_head_similarity(analysed, out['heads'])
     plot_overlays(images[0], analysed, args.points, out['overlays'])
     print('| model | stage | adjacent-layer similarity (l-1, l), l = 2.. | '
-          'mean cross-head similarity |')
-    print('|---|---|---|---|')
+          'mean cross-head similarity | attention entropy / uniform, per layer |')
+    print('|---|---|---|---|---|')
     for name in analysed:
         for stage in sorted({r['stage'] for r in rows if r['model'] == name}):
-            adj = [f"{r['value']:.2f}{'*' if r['other_kind'] == 'LA' else ''}" for r in rows
-                   if r['model'] == name and r['stage'] == stage and
-                   r['measure'] == 'cross_layer' and r['other_layer'] == r['layer'] + 1]
-            heads = [r['value'] for r in rows if r['model'] == name and r['stage'] == stage
-                     and r['measure'] == 'cross_head_mean' and r['value'] == r['value']]
+            mine = [r for r in rows if r['model'] == name and r['stage'] == stage]
+            adj = [f"{r['value']:.2f}{'*' if r['other_kind'] == 'LA' else ''}" for r in mine
+                   if r['measure'] == 'cross_layer' and r['other_layer'] == r['layer'] + 1]
+            heads = [r['value'] for r in mine
+                     if r['measure'] == 'cross_head_mean' and r['value'] == r['value']]
+            entropy = [f"{r['value']:.2f}" for r in mine if r['measure'] == 'entropy_ratio']
             mean_heads = f'{np.mean(heads):.2f}' if heads else '- (1 head)'
-            print(f"| {name} | {stage} | {' '.join(adj) or '-'} | {mean_heads} |")
+            print(f"| {name} | {stage} | {' '.join(adj) or '-'} | {mean_heads} | "
+                  f"{' '.join(entropy)} |")
     print('(* = the later layer is LA)')
     print('written: ' + ', '.join(out.values()))
     return 0

@@ -19,13 +19,15 @@ import torch
 from lavit_mm.analysis.benchmark import PRESETS, SHAPES, ratio, run_benchmark, to_csv, \
     to_markdown
 
-DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'pvt_s', 'mmdet_pvt_s', 'mmdet_pvtv2_b2', 'swin_t',
-                  'mmdet_swin_t']
+DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
+                  'mmdet_pvtv2_b2', 'swin_t', 'mmdet_swin_t']
 SUMMARY = [  # (what, numerator, denominator, measure)
     ('LaViT-S / PVT-S forward latency', 'lavit_s', 'pvt_s', 'forward_ms'),
     ('LaViT-S / PVT-S FLOPs', 'lavit_s', 'pvt_s', 'gflops'),
     ('LaViT-S (la_key_stride=2) / PVT-S forward latency', 'lavit_s_ks2', 'pvt_s', 'forward_ms'),
     ('LaViT-S (la_key_stride=2) / PVT-S FLOPs', 'lavit_s_ks2', 'pvt_s', 'gflops'),
+    ('LaViT-S lite / PVT-S forward latency', 'lavit_s_lite', 'pvt_s', 'forward_ms'),
+    ('LaViT-S lite / PVT-S FLOPs', 'lavit_s_lite', 'pvt_s', 'gflops'),
     ('ours / mmdet PVT-S forward latency', 'pvt_s', 'mmdet_pvt_s', 'forward_ms'),
     ('ours / mmdet Swin-T forward latency', 'swin_t', 'mmdet_swin_t', 'forward_ms'),
     ('LaViT-S with_cp / without, train peak memory', 'lavit_s (with_cp)', 'lavit_s',

@@ -21,13 +21,18 @@ def main():
     parser.add_argument('--task', choices=sorted(MAKERS), nargs='+', default=sorted(MAKERS))
     parser.add_argument('--root', help='output folder (one task only)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--num-val', type=int,
+                        help='validation images (cls: per class); default: the demo sets\'')
     parser.add_argument('--force', action='store_true', help='rewrite even if present')
     args = parser.parse_args()
     if args.root and len(args.task) > 1:
         parser.error('--root needs a single --task')
     for task in args.task:
         default_root, make = MAKERS[task]
-        root = make(args.root or default_root, seed=args.seed, force=args.force)
+        extra = {}
+        if args.num_val is not None:
+            extra['num_val_per_class' if task == 'cls' else 'num_val'] = args.num_val
+        root = make(args.root or default_root, seed=args.seed, force=args.force, **extra)
         print(f'{task}: synthetic set ready at {root}')
 
 

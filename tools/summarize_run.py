@@ -3,6 +3,8 @@ import argparse
 import glob
 import json
 import os.path as osp
+import subprocess
+import sys
 
 
 def read_scalars(work_dir: str):
@@ -21,6 +23,16 @@ def evaluations(records):
     """The metric dicts of the evaluation records (no training loss, no learning rate)."""
     return [{k: v for k, v in r.items() if k not in _NOT_METRICS} for r in records
             if 'loss' not in r and not any(k.endswith('lr') for k in r)]
+
+
+def train_and_read(config: str, work_dir: str, options=()):
+    """Runs tools/train.py on ``config`` (with ``--cfg-options options``) in ``work_dir``, in
+    a subprocess, and returns its logged records."""
+    train = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
+    command = [sys.executable, train, config, '--work-dir', work_dir]
+    command += ['--cfg-options', *options] if options else []
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return read_scalars(work_dir)
 
 
 def main():

@@ -158,8 +158,18 @@ def query_attention_map(layer: LayerAttention, point: Tuple[float, float],
     return layer.probs[sample, :, row].mean(0).reshape(layer.hw_k)
 
 
+def normalized_entropy(layer: LayerAttention) -> float:
+    """Mean entropy of the attention rows over the entropy of uniform attention on the keys
+    each query can see: 1 = uniform (attention that does not select), near 0 = one key."""
+    p = layer.probs  # (B, h, Q, K)
+    entropy = -(p * p.clamp_min(1e-12).log()).sum(-1)  # (B, h, Q)
+    visible = (p > 0).sum(-1).clamp_min(2).float()  # window rows see M^2 keys only
+    return float((entropy / visible.log()).mean())
+
+
 def similarity_rows(name: str, stages: List[List[LayerAttention]]) -> List[Dict]:
-    """CSV rows: cross-layer pairs and per-layer mean cross-head similarity."""
+    """CSV rows: cross-layer pairs, per-layer mean cross-head similarity and normalised
+    attention entropy (similarity alone cannot tell diverse maps from uniform ones)."""
     rows = []
     for layers in stages:
         if not layers:
@@ -178,4 +188,7 @@ def similarity_rows(name: str, stages: List[List[LayerAttention]]) -> List[Dict]
             rows.append(dict(model=name, measure='cross_head_mean', stage=a.stage + 1,
                              layer=p + 1, other_layer='', kind=a.kind, other_kind='',
                              value=mean))
+            rows.append(dict(model=name, measure='entropy_ratio', stage=a.stage + 1,
+                             layer=p + 1, other_layer='', kind=a.kind, other_kind='',
+                             value=normalized_entropy(a)))
     return rows

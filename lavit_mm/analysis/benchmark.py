@@ -1,10 +1,11 @@
 """Backbone benchmark: params, FLOPs, forward latency, training-step time and peak memory.
 
 Every model is measured in one process, shape by shape, with the timed runs interleaved
-across models (round r times model 1, model 2, ..., then round r + 1), so slow drifts of a
-shared machine hit all models alike and ratios between rows are meaningful.
+across models (each round times every model once, the order rotated from round to round), so
+slow drifts of a shared machine hit all models alike and ratios between rows are meaningful.
 
-- latency: median of ``repeats`` eval-mode ``no_grad`` forwards after ``warmup`` forwards;
+- latency: median of ``repeats`` (more for short forwards: ~2 s of runs per model)
+  eval-mode ``no_grad`` forwards after ``warmup`` forwards;
 - training step: median of ``repeats`` steps (forward, ``sum(mean(out))`` loss, backward,
   AdamW step), after ``warmup`` steps;
 - peak memory: bytes allocated during one training forward+backward above what was
@@ -41,6 +42,11 @@ PRESETS: Dict[str, dict] = {
     'lavit_b': dict(type='lavit_mm.LaViT', arch='base', dp_loss_weight=1.0),
     'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2,
                         dp_loss_weight=1.0),
+    # + Less-Attention in stage 1 too (one VA layer per stage at its start)
+    'lavit_s_lite': dict(type='lavit_mm.LaViT', la_key_stride=2, dp_loss_weight=1.0,
+                         arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
+                                   mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1],
+                                   depths=[3, 4, 6, 3], num_va=[1, 2, 3, 2])),
     'lavit_swin_t': dict(type='lavit_mm.LaViT', arch='tiny', attention='window',
                          dp_loss_weight=1.0),
     'pvt_t': dict(type='lavit_mm.PVT', arch='tiny'),
@@ -196,9 +202,20 @@ def peak_step_memory(step: Callable[[], None], device: torch.device) -> float:
         prof.export_chrome_trace(path)
         with open(path) as f:
             events = json.load(f)['traceEvents']
-    # "Total Allocated" counts from the start of profiling: its maximum is the step's peak
-    totals = [e['args']['Total Allocated'] for e in events if e.get('name') == '[memory]']
-    return max(totals, default=0) / 2 ** 20
+    # "Total Allocated" is a running total whose origin is not the start of this profile (it
+    # drifts with blocks freed outside profiling): measure from the total before the step's
+    # first event
+    memory = sorted((e for e in events if e.get('name') == '[memory]'), key=lambda e: e['ts'])
+    if not memory:
+        return 0.
+    base = memory[0]['args']['Total Allocated'] - memory[0]['args']['Bytes']
+    return max(e['args']['Total Allocated'] - base for e in memory) / 2 ** 20
+
+
+def _rotated(names: List[str], r: int) -> List[str]:
+    """Round r starts with model r: no model is always the first after a switch."""
+    r %= len(names)
+    return names[r:] + names[:r]
 
 
 def _timed(fn: Callable[[], None], device: torch.device) -> float:
@@ -247,12 +264,15 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
         # forward latency, interleaved rounds
         timed = [name for name, _, cp_only in entries if not cp_only]
         with torch.no_grad():
+            slowest = 0.
             for name in timed:
                 models[name].eval()
                 for _ in range(warmup):
-                    models[name](x)
-            for _ in range(repeats):
-                for name in timed:
+                    slowest = max(slowest, _timed(lambda: models[name](x), dev))
+            # short forwards are noisy: at least ~2 s of timed runs per model
+            rounds = max(repeats, min(50, int(2000 / max(slowest, 1e-3))))
+            for r in range(rounds):
+                for name in _rotated(timed, r):
                     shape_rows[name].forward_runs.append(_timed(lambda: models[name](x), dev))
         for name in timed:
             row = shape_rows[name]
@@ -268,8 +288,8 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
                 for _ in range(warmup):
                     steps[name]()
             runs = {name: [] for name in steps}
-            for _ in range(max(1, repeats // 2)):
-                for name in steps:
+            for r in range(max(1, repeats // 2)):
+                for name in _rotated(list(steps), r):
                     runs[name].append(_timed(steps[name], dev))
             for name in steps:
                 shape_rows[name].train_ms = statistics.median(runs[name])

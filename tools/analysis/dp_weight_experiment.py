@@ -9,11 +9,10 @@ loss at the last logged step, and every evaluation metric of the final evaluatio
 """
 import argparse
 import os.path as osp
-import subprocess
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from summarize_run import evaluations, read_scalars  # noqa: E402
+from summarize_run import evaluations, train_and_read  # noqa: E402
 
 
 def main():
@@ -22,18 +21,17 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--weights', type=float, nargs='+', default=[0., 0.1, 1., 10.])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='key=value overrides for every run (e.g. another data_root)')
     parser.add_argument('--work-dir', default='work_dirs/dp_weight_experiment')
     args = parser.parse_args()
-    train = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
     rows = []
     for weight in args.weights:
         for seed in args.seeds:
             work_dir = osp.join(args.work_dir, f'w{weight:g}_s{seed}')
-            subprocess.run([sys.executable, train, args.config, '--work-dir', work_dir,
-                            '--cfg-options', f'model.backbone.dp_loss_weight={weight}',
-                            f'randomness.seed={seed}'], check=True,
-                           stdout=subprocess.DEVNULL)
-            records = read_scalars(work_dir)
+            records = train_and_read(args.config, work_dir, [
+                *args.cfg_options, f'model.backbone.dp_loss_weight={weight}',
+                f'randomness.seed={seed}'])
             last = [r for r in records if 'loss' in r][-1]
             dp = last.get('loss_dp', 0.)
             rows.append((weight, seed, last['loss'] - dp, dp / weight if weight else None,
