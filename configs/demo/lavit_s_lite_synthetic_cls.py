@@ -6,5 +6,6 @@ _base_ = './lavit_s_synthetic_cls.py'
 
 model = dict(backbone=dict(
     la_key_stride=2,
-    arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8], mlp_ratios=[8, 8, 4, 4],
-              sr_ratios=[8, 4, 2, 1], depths=[3, 4, 6, 3], num_va=[1, 2, 3, 2])))
+    arch=dict(_delete_=True, embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
+              mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1], depths=[3, 4, 6, 3],
+              num_va=[1, 2, 3, 2])))
