@@ -198,3 +198,11 @@ def test_peak_memory_is_not_shifted_by_memory_freed_between_measurements():
     kept.clear()
     second = peak_step_memory(step, torch.device('cpu'))
     assert 12 <= first < 12.5 and second == pytest.approx(first, abs=0.5)
+
+
+def test_latency_ratio_is_the_median_of_paired_rounds():
+    from lavit_mm.analysis.benchmark import Row
+    a = Row('a', '64', 1.0, forward_ms=2.0, forward_runs=[1.0, 2.0, 10.0])
+    b = Row('b', '64', 1.0, forward_ms=2.0, forward_runs=[2.0, 4.0, 20.0])  # drift: x10
+    assert ratio([a, b], 'a', 'b', '64', 'forward_ms') == pytest.approx(0.5)
+    assert ratio([a, b], 'a', 'missing', '64', 'forward_ms') is None

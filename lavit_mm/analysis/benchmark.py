@@ -341,8 +341,13 @@ def to_csv(rows: Sequence[Row], peak: float) -> str:
 
 
 def ratio(rows: Sequence[Row], num: str, den: str, shape: str, key: str) -> Optional[float]:
-    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing)."""
-    values = {r.model: getattr(r, key) for r in rows if r.shape == shape}
-    if values.get(num) is None or not values.get(den):
+    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing).
+    Forward latency: the median of the per-round ratios (the two runs of a round are seconds
+    apart, so a machine's slow drifts cancel), not the ratio of the medians."""
+    by_name = {r.model: r for r in rows if r.shape == shape}
+    a, b = by_name.get(num), by_name.get(den)
+    if a is None or b is None or getattr(a, key) is None or not getattr(b, key):
         return None
-    return values[num] / values[den]
+    if key == 'forward_ms' and a.forward_runs and len(a.forward_runs) == len(b.forward_runs):
+        return statistics.median(x / y for x, y in zip(a.forward_runs, b.forward_runs))
+    return getattr(a, key) / getattr(b, key)
