@@ -25,7 +25,8 @@ import torch
 from lavit_mm.analysis.attention import collect_attention, similarity_rows
 from lavit_mm.analysis.attention_plots import (plot_cross_layer_heatmaps, plot_head_similarity,
                                                plot_overlays, plot_similarity_curves)
-from lavit_mm.analysis.benchmark import PRESETS, build_backbone, parse_model_spec
+from lavit_mm.analysis.benchmark import (PRESETS, build_backbone, config_backbone,
+                                         parse_model_spec)
 from lavit_mm.apis import allow_full_checkpoint_unpickling
 from lavit_mm.models.checkpoint import load_pretrained
 
@@ -39,13 +40,14 @@ def load_model(spec: str, seed: int):
     spec, _, checkpoint = spec.partition('@')
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     if spec.endswith('.py'):
-        from mmengine.config import Config
-        if not osp.isfile(spec):
-            raise SystemExit(f'config {spec} does not exist')
-        cfg = Config.fromfile(spec)
+        try:
+            cfg, backbone_cfg = config_backbone(spec)
+        except (FileNotFoundError, ValueError) as e:
+            raise SystemExit(str(e))
         pre = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
         mean, std = tuple(pre.get('mean', mean)), tuple(pre.get('std', std))
-    _, backbone_cfg = parse_model_spec(spec)
+    else:
+        _, backbone_cfg = parse_model_spec(spec)
     if backbone_cfg['type'].startswith('mmdet.'):
         raise SystemExit(f'{spec}: mmdet backbones expose no attention maps; analyse ours '
                          f'(LaViT, PVT, Swin) - they equal mmdet\'s given the same weights')

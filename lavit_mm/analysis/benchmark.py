@@ -73,27 +73,28 @@ def parse_shape(name: str) -> Tuple[int, int]:
     return (sizes[0], sizes[-1])
 
 
+def config_backbone(path: str):
+    """A config file -> (the loaded Config, its ``model.backbone`` as a dict)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'benchmark: config {path} does not exist')
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    backbone = cfg.model.get('backbone')
+    if backbone is None:
+        raise ValueError(f'benchmark: {path} has no model.backbone')
+    return cfg, backbone.to_dict()
+
+
 def parse_model_spec(spec: str) -> Tuple[str, dict]:
     """A preset name, ``name+key=value,...`` (a preset with overrides), a config file (its
     ``model.backbone``), or a dict literal. Returns (row name, backbone config)."""
     if spec.endswith('.py'):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f'benchmark: config {spec} does not exist')
-        from mmengine.config import Config
-        cfg = Config.fromfile(spec)
-        backbone = cfg.model.get('backbone')
-        if backbone is None:
-            raise ValueError(f'benchmark: {spec} has no model.backbone')
-        return os.path.splitext(os.path.basename(spec))[0], backbone.to_dict()
+        return os.path.splitext(os.path.basename(spec))[0], config_backbone(spec)[1]
     text = spec.strip()
-    if text.startswith('{'):
-        cfg = ast.literal_eval(text)
+    if text.startswith('{') or text.startswith('dict('):
+        cfg = (ast.literal_eval(text) if text.startswith('{')
+               else _keywords(text[len('dict('):-1], spec))
         if not isinstance(cfg, dict) or 'type' not in cfg:
-            raise ValueError(f'benchmark: model dict {spec} needs a "type"')
-        return cfg['type'].split('.')[-1], cfg
-    if text.startswith('dict('):
-        cfg = _keywords(text[len('dict('):-1], spec)
-        if 'type' not in cfg:
             raise ValueError(f'benchmark: model dict {spec} needs a "type"')
         return cfg['type'].split('.')[-1], cfg
     name, _, overrides = spec.partition('+')
