@@ -6,7 +6,8 @@ from lavit_mm.models import PVT, LaViT
 
 
 def test_unknown_preset_lists_the_presets():
-    with pytest.raises(ValueError, match=r"unknown arch 'huge'.*\['base', 'small', 'tiny'\]"):
+    with pytest.raises(ValueError, match=r"unknown arch 'huge'.*\['base', 'small', "
+                                         r"'small-32px', 'tiny', 'tiny-32px'\]"):
         LaViT(arch='huge')
 
 

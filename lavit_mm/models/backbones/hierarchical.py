@@ -38,6 +38,8 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
     if not isinstance(arch, dict):
         raise TypeError(f'{owner}: arch must be a preset name or a dict, got {type(arch)}')
     arch = copy.deepcopy(arch)
+    if 'window_size' in arch and attention != 'window':
+        raise ValueError(f"{owner}: arch key 'window_size' applies to attention='window' only")
     arch.setdefault('patch_sizes', [4, 2, 2, 2])
     arch.setdefault('num_va', list(arch.get('depths', [])))
     missing = [k for k in keys if k not in arch]
@@ -160,7 +162,8 @@ class HierarchicalViT(BaseModule):
             ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios`` ('sra' only), optional
             ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA).
         attention: 'sra' (PVT spatial reduction) or 'window' (Swin shifted windows).
-        window_size: window side M of 'window' attention.
+        window_size: window side M of 'window' attention; None: the arch's ``window_size``
+            if it has one (the ``-32px`` presets), else 7.
         in_channels: image channels.
         pretrain_img_size: image size the position tables are defined for.
         out_indices: stages whose feature maps are returned.
@@ -198,7 +201,7 @@ class HierarchicalViT(BaseModule):
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
                  attention: str = 'sra',
-                 window_size: int = 7,
+                 window_size: Optional[int] = None,
                  in_channels: int = 3,
                  pretrain_img_size: int = 224,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
@@ -232,8 +235,12 @@ class HierarchicalViT(BaseModule):
         if cross_stage_residual and attention != 'sra':
             raise ValueError(f'{name}: cross_stage_residual is defined for sra attention only: '
                              f'windows of consecutive stages do not nest (docs/design.md)')
+        if window_size is not None and attention != 'window':
+            raise ValueError(f"{name}: window_size applies to attention='window' only")
         self.attention = attention
         self.arch = resolve_arch(arch, self.arch_zoo_for(attention), name, attention)
+        if attention == 'window' and window_size is None:
+            window_size = self.arch.get('window_size', 7)
         num_stages = len(self.arch['depths'])
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         for i in out_indices:

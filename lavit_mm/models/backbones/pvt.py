@@ -15,14 +15,29 @@ def pvt_arch(depths):
     return dict(_PVT_WIDTHS, depths=list(depths), num_va=list(depths))
 
 
+def small_input(arch: dict) -> dict:
+    """The ``-32px`` variant of an 'sra' preset, for 28-64 px images (Fashion-MNIST, CIFAR).
+
+    The ImageNet form (patches 4/2/2/2, reductions 8/4/2/1) leaves a 32 px image token grids
+    of 8/4/2/1 and key grids of 1x1 in every stage: each query attends to one key, so the
+    attention is a constant. Here: 2x2 patches in every stage (token grids 16/8/4/2 at 32 px,
+    strides 2/4/8/16) and reductions 2/1/1/1 (key grids 8x8/8x8/4x4/2x2), so every stage
+    attends over 4-64 keys. Widths, depths, heads and MLP ratios are the preset's.
+    """
+    return dict(arch, patch_sizes=[2, 2, 2, 2], sr_ratios=[2, 1, 1, 1])
+
+
 @MODELS.register_module()
 class PVT(HierarchicalViT):
-    """Pyramid Vision Transformer v1. ``arch``: tiny, small, medium, large, or a dict."""
+    """Pyramid Vision Transformer v1. ``arch``: tiny, small, medium, large, tiny-32px,
+    small-32px (see :func:`small_input`), or a dict."""
     arch_zoo = {
         'tiny': pvt_arch([2, 2, 2, 2]),
         'small': pvt_arch([3, 4, 6, 3]),
         'medium': pvt_arch([3, 4, 18, 3]),
         'large': pvt_arch([3, 8, 27, 3]),
+        'tiny-32px': small_input(pvt_arch([2, 2, 2, 2])),
+        'small-32px': small_input(pvt_arch([3, 4, 6, 3])),
     }
 
     def __init__(self, arch='tiny', patch_padding=0, cross_stage_residual=False, **kwargs):

@@ -15,16 +15,31 @@ def swin_arch(embed_dims, depths, num_heads, mlp_ratio=4):
                 num_heads=list(num_heads), mlp_ratios=[mlp_ratio] * 4, num_va=list(depths))
 
 
+def small_input_windows(arch: dict) -> dict:
+    """The ``-32px`` variant of a 'window' preset, for 28-64 px images.
+
+    The ImageNet form (4x4 patches, windows of 7) puts a 32 px image on token grids of
+    8/4/2/1: every stage fits in one padded 7x7 window, mostly padding. Here: 2x2 patches
+    (grids 16/8/4/2 at 32 px, as the 'sra' ``-32px`` presets) and windows of 4: 16, 4 and 1
+    windows of 16 tokens in stages 1-3, shifted by 2 every other layer. Stage 4's 2x2 map
+    sits in one window padded to 4x4, as Swin pads any map (12 of its 16 keys are padding).
+    """
+    return dict(arch, patch_sizes=[2, 2, 2, 2], window_size=4)
+
+
 @MODELS.register_module()
 class Swin(HierarchicalViT):
-    """Swin Transformer. ``arch``: tiny, small, base, or a dict."""
+    """Swin Transformer. ``arch``: tiny, small, base, tiny-32px (see
+    :func:`small_input_windows`), or a dict. ``window_size``: the preset's (7 unless it names
+    one) when None."""
     arch_zoo = {
         'tiny': swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24]),
         'small': swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24]),
         'base': swin_arch(128, [2, 2, 18, 2], [4, 8, 16, 32]),
+        'tiny-32px': small_input_windows(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
     }
 
-    def __init__(self, arch='tiny', window_size=7, norm_after_stage=True,
+    def __init__(self, arch='tiny', window_size=None, norm_after_stage=True,
                  norm_cfg=dict(type='LN'), **kwargs):
         super().__init__(arch=arch, attention='window', window_size=window_size,
                          norm_after_stage=norm_after_stage, norm_cfg=norm_cfg,
