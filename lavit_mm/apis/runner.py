@@ -49,11 +49,41 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
         while 'dataset' in dataset:  # wrappers such as RepeatDataset
             dataset = dataset['dataset']
         root = dataset.get('data_root')
+        key = f'{name}.dataset.data_root'
         if root and not osp.isdir(root):
             raise FileNotFoundError(
                 f'{name}: data_root {root!r} does not exist (cwd {os.getcwd()}). Put the dataset '
-                f'there (see README, "Datasets"), or override it with '
-                f'--cfg-options {name}.dataset.data_root=/path/to/data/')
+                f'there ({_how_to_get(dataset.get("type"))}), or override it with '
+                f'--cfg-options {key}=/path/to/data/')
+        needed = _STOCK_FILES.get(dataset.get('type'), ())
+        missing = [f for f in needed if root and not osp.exists(osp.join(root, f))]
+        if missing:
+            raise FileNotFoundError(
+                f'{name}: {dataset["type"]} needs {missing} in data_root {root!r} (cwd '
+                f'{os.getcwd()}). {_how_to_get(dataset["type"])}; or point {key} at the '
+                f'folder that has them (--cfg-options {key}=/path/to/data/)')
+
+
+# The files mmpretrain's stock small datasets read from data_root (they would otherwise try a
+# download, which fails on offline nodes), and how to get them.
+_STOCK_FILES = {
+    'FashionMNIST': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
+                     't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
+    'CIFAR10': ('cifar-10-batches-py', ),
+    'CIFAR100': ('cifar-100-python', ),
+}
+_HOW_TO_GET = {
+    'FashionMNIST': 'Put them there with: python tools/prepare_fashion_mnist.py (from Debian\'s '
+                    'dataset-fashion-mnist or --from a folder of the four .gz files)',
+    'CIFAR10': 'Extract cifar-10-python.tar.gz (the "python version" from the CIFAR page) '
+               'into data_root',
+    'CIFAR100': 'Extract cifar-100-python.tar.gz (the "python version" from the CIFAR page) '
+                'into data_root',
+}
+
+
+def _how_to_get(dataset_type) -> str:
+    return _HOW_TO_GET.get(dataset_type, 'see README, "Datasets"')
 
 
 def _replace_type(node, old: str, new: str) -> int:

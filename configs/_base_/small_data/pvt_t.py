@@ -1,0 +1,7 @@
+# PVT-T for 28-64 px images (tiny-32px), the baseline of LaViT-T; a LayerNorm on
+# stage 4 as the official PVT classifier has, on the small-data recipe.
+_base_ = './classifier.py'
+model = dict(
+    backbone=dict(type='lavit_mm.PVT', arch='tiny-32px', norm_after_stage=(3, ), out_indices=(3, ),
+                  drop_path_rate=0.1),
+    head=dict(in_channels=512))

@@ -1,0 +1,6 @@
+# Swin-T for 28-64 px images (tiny-32px: 2x2 patches, windows of 4), on the small-data recipe.
+_base_ = './classifier.py'
+model = dict(
+    backbone=dict(type='lavit_mm.Swin', arch='tiny-32px', out_indices=(3, ),
+                  drop_path_rate=0.1),
+    head=dict(in_channels=768))
