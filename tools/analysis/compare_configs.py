@@ -1,55 +1,52 @@
-"""Train several configs over several seeds and tabulate the final evaluation: a quality
-check for model variants (e.g. LaViT-S vs its la_key_stride / lite variants vs PVT-S).
+"""Train configs x seeds and tabulate the final evaluation: mean ± std of every metric the
+configs' evaluator reports (top-1, COCO mAP, mIoU), params, FLOPs and wall time, plus a plot
+of the learning curves. Killed? Run the same command again: finished runs are read back,
+the interrupted one resumes from its last checkpoint.
 
-    python tools/make_synthetic_data.py --task cls --root data/synthetic_imagenet_val50 \
-        --num-val 50
-    python tools/analysis/compare_configs.py configs/demo/pvt_s_synthetic_cls.py \
-        configs/demo/lavit_s_synthetic_cls.py configs/demo/lavit_s_lite_synthetic_cls.py \
-        --seeds 0 1 --cfg-options train_dataloader.dataset.data_root=data/synthetic_imagenet_val50 \
-        val_dataloader.dataset.data_root=data/synthetic_imagenet_val50 \
-        test_dataloader.dataset.data_root=data/synthetic_imagenet_val50
+    python tools/analysis/compare_configs.py configs/small_data/lavit_t_fashion_mnist.py \
+        configs/small_data/pvt_t_fashion_mnist.py --seeds 0 1 2 \
+        --work-dir work_dirs/compare_fmnist --cfg-options train_cfg.max_epochs=5
 
-Each run is tools/train.py CONFIG --cfg-options OPTIONS randomness.seed=S in its own work
-dir; the table lists every metric of each run's last evaluation and the mean over seeds.
+Writes WORK_DIR/comparison.md, comparison.csv and curves.png; one folder per run
+(WORK_DIR/<config name>/seed<S>/).
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from summarize_run import evaluations, train_and_read  # noqa: E402
+from lavit_mm.analysis.compare import compare, plot_curves, to_markdown, write_csv
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('configs', nargs='+')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='key=value overrides for every run')
+    parser.add_argument('--metric', nargs='+', default=[],
+                        help='only these metrics (default: all the evaluator reports)')
     parser.add_argument('--work-dir', default='work_dirs/compare_configs')
+    parser.add_argument('--no-complexity', action='store_true',
+                        help='skip params/FLOPs (they build the model and read one val sample)')
     args = parser.parse_args()
     for config in args.configs:
         if not osp.isfile(config):
             parser.error(f'config {config} does not exist')
-    results = {}
-    for config in args.configs:
-        name = osp.splitext(osp.basename(config))[0]
-        for seed in args.seeds:
-            work_dir = osp.join(args.work_dir, f'{name}_s{seed}')
-            records = train_and_read(config, work_dir,
-                                     [*args.cfg_options, f'randomness.seed={seed}'])
-            results.setdefault(name, []).append(evaluations(records)[-1])
-            print(f'done: {name}, seed {seed}', file=sys.stderr, flush=True)
-    keys = sorted(next(iter(results.values()))[0])
-    print('| config | ' + ' | '.join(f'{k} per seed' for k in keys) + ' | ' +
-          ' | '.join(f'{k} mean' for k in keys) + ' |')
-    print('|' + '---|' * (1 + 2 * len(keys)))
-    for name, runs in results.items():
-        per_seed = [' / '.join(f'{r[k]:.2f}' for r in runs) for k in keys]
-        means = [f'{statistics.mean(r[k] for r in runs):.2f}' for k in keys]
-        print(f'| {name} | ' + ' | '.join(per_seed + means) + ' |')
+    try:
+        rows = compare(args.configs, args.seeds, args.work_dir, args.cfg_options, args.metric,
+                       with_complexity=not args.no_complexity,
+                       log=lambda s: print(s, file=sys.stderr, flush=True))
+    except (ValueError, RuntimeError) as e:
+        sys.exit(f'error: {e}')
+    table = to_markdown(rows)
+    with open(osp.join(args.work_dir, 'comparison.md'), 'w') as f:
+        f.write(table)
+    write_csv(rows, osp.join(args.work_dir, 'comparison.csv'))
+    plot_curves(args.work_dir, rows, osp.join(args.work_dir, 'curves.png'),
+                args.metric[0] if args.metric else None)
+    print(table)
+    print(f'written: {args.work_dir}/comparison.md, comparison.csv, curves.png')
 
 
 if __name__ == '__main__':

@@ -11,8 +11,7 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from summarize_run import evaluations, train_and_read  # noqa: E402
+from lavit_mm.analysis.compare import evaluations, train_and_read
 
 
 def main():

@@ -1,0 +1,333 @@
+"""Configs x seeds -> one table: each run trained by tools/train.py (the real Runner), its
+final evaluation read back from mmengine's logged scalars, aggregated per config as mean and
+standard deviation, with params, FLOPs and wall time; plus the learning curves.
+
+A comparison is a folder: ``WORK/<config name>/seed<S>/`` per run. A run that finished holds
+``result.json`` and is never re-run; a run that was killed resumes from its last checkpoint
+(mmengine's ``--resume``), so a killed comparison, started again with the same command,
+continues where it stopped. Works for any task: the metrics are whatever the config's
+evaluator logs (top-1, COCO mAP, mIoU).
+"""
+import csv
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+RESULT = 'result.json'
+_NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter', 'memory')
+
+
+# ---------------------------------------------------------------------------- reading runs
+def read_scalars(work_dir: str) -> List[dict]:
+    """Every record mmengine logged in ``work_dir`` (``*/vis_data/scalars.json``), over all the
+    attempts of a resumed run, in order; a step logged again after a resume (the killed
+    attempt got past its last checkpoint) keeps the resumed attempt's record."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}: did it train?')
+    merged: Dict[tuple, dict] = {}
+    for path in files:  # timestamped folders: oldest first
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    kind = 'train' if is_training_record(record) else 'val'
+                    merged[(kind, record.get('iter', record.get('step')))] = record
+    return list(merged.values())
+
+
+def is_training_record(record: dict) -> bool:
+    return 'loss' in record or any(k.endswith('lr') for k in record)
+
+
+def evaluations(records: Sequence[dict]) -> List[dict]:
+    """The metric dicts of the evaluation records (no losses, no learning rate, no timing)."""
+    return [{k: v for k, v in r.items() if k not in _NOT_METRICS} for r in records
+            if not is_training_record(r)]
+
+
+def train_run(config: str, work_dir: str, options: Sequence[str] = (),
+              resume: bool = False) -> None:
+    """tools/train.py CONFIG in a subprocess, its output in ``work_dir/train.out``."""
+    train = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
+                     'train.py')
+    command = [sys.executable, train, config, '--work-dir', work_dir]
+    command += ['--resume'] if resume else []
+    command += ['--cfg-options', *options] if options else []
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'train.out'), 'a') as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f'training failed (exit {done.returncode}): {" ".join(command)}; '
+                           f'see {osp.join(work_dir, "train.out")}')
+
+
+def train_and_read(config: str, work_dir: str, options: Sequence[str] = ()) -> List[dict]:
+    """Trains ``config`` in ``work_dir`` (subprocess) and returns its logged records."""
+    train_run(config, work_dir, options)
+    return read_scalars(work_dir)
+
+
+# ---------------------------------------------------------------------------- one run
+def _checkpoint_epoch_or_iter(work_dir: str) -> int:
+    """The epoch (or iteration) of the checkpoint a resume would start from; 0 if none."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return 0
+    name = osp.splitext(osp.basename(open(marker).read().strip()))[0]  # epoch_3 / iter_300
+    return int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
+
+
+def load_with_options(config: str, options: Sequence[str] = ()):
+    """The config with ``key=value`` overrides applied as tools/train.py applies them."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(config)
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    return cfg
+
+
+def _length(config: str, options: Sequence[str]) -> tuple:
+    """('epoch' or 'iter', the run's length) from the config's train_cfg."""
+    cfg = load_with_options(config, options)
+    train_cfg = cfg.get('train_cfg', {})
+    if 'max_epochs' in train_cfg:
+        return 'epoch', int(train_cfg['max_epochs'])
+    return 'iter', int(train_cfg['max_iters'])
+
+
+def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
+             train: Callable = train_run) -> dict:
+    """One (config, seed) run in ``work_dir``: read back if finished, resumed if killed,
+    trained otherwise. Returns its result (also written to ``work_dir/result.json``)."""
+    path = osp.join(work_dir, RESULT)
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    options = [*options, f'randomness.seed={seed}']
+    unit, length = _length(config, [*options])
+    start = _checkpoint_epoch_or_iter(work_dir)
+    t0 = time.perf_counter()
+    train(config, work_dir, options, resume=start > 0)
+    seconds = time.perf_counter() - t0
+    records = read_scalars(work_dir)
+    evals = evaluations(records)
+    if not evals:
+        raise RuntimeError(f'{work_dir}: the run logged no evaluation; the comparison needs '
+                           f'one (set train_cfg.val_interval so that the last '
+                           f'{unit} is evaluated)')
+    times = sorted(r['time'] for r in records if 'loss' in r and 'time' in r)
+    last_iter = max((r['iter'] for r in records if 'loss' in r and 'iter' in r), default=0)
+    iters_per_unit = last_iter / length if unit == 'epoch' else last_iter
+    result = dict(config=config, seed=seed, options=list(options), metrics=evals[-1],
+                  unit=unit, length=length, resumed_from=start,
+                  # training speed: the median logged iteration time (robust to a busy
+                  # moment on a shared machine) x iterations per epoch (or per run)
+                  seconds_per_unit=times[len(times) // 2] * iters_per_unit if times else None,
+                  # wall time of the attempt that finished, per epoch (or per run);
+                  # start-up and evaluations included
+                  wall_seconds_per_unit=seconds / max(length - start, 1))
+    with open(path + '.part', 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(path + '.part', path)
+    return result
+
+
+# ---------------------------------------------------------------------------- aggregation
+@dataclass
+class Row:
+    name: str
+    seeds: List[int]
+    metrics: Dict[str, List[float]]
+    seconds_per_unit: List[float]
+    unit: str
+    params_m: Optional[float] = None
+    gflops: Optional[float] = None
+    extra: dict = field(default_factory=dict)
+
+    def mean_std(self, key: str) -> tuple:
+        values = self.metrics[key]
+        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.
+
+
+def run_name(config: str) -> str:
+    return osp.splitext(osp.basename(config))[0]
+
+
+def aggregate(results: Dict[str, List[dict]]) -> List[Row]:
+    """Per-config rows from the per-run results. All runs must report the same metrics:
+    a table that averages top-1 with mAP would mean nothing."""
+    rows, keys, first = [], None, None
+    for name, runs in results.items():
+        for run in runs:
+            run_keys = sorted(run['metrics'])
+            if keys is None:
+                keys, first = run_keys, (name, run['seed'])
+            elif run_keys != keys:
+                raise ValueError(
+                    f'cannot aggregate runs with different metrics: {name} seed {run["seed"]} '
+                    f'reports {run_keys}, {first[0]} seed {first[1]} reports {keys}. Compare '
+                    f'configs of one task and evaluator (or pass --metric to pick one they '
+                    f'share)')
+        rows.append(Row(name, [r['seed'] for r in runs],
+                        {k: [float(r['metrics'][k]) for r in runs] for k in keys},
+                        [r['seconds_per_unit'] for r in runs], runs[0]['unit']))
+    return rows
+
+
+def select_metrics(results: Dict[str, List[dict]], metrics: Sequence[str]) -> None:
+    """Keeps only ``metrics`` in every run's result; a run that lacks one is an error."""
+    for name, runs in results.items():
+        for run in runs:
+            missing = [m for m in metrics if m not in run['metrics']]
+            if missing:
+                raise ValueError(f'{name} seed {run["seed"]} does not report {missing} '
+                                 f'(it reports {sorted(run["metrics"])})')
+            run['metrics'] = {m: run['metrics'][m] for m in metrics}
+
+
+def complexity(config: str, options: Sequence[str] = ()) -> tuple:
+    """(params in M, GFLOPs) of the config's model on one real sample of its val set, through
+    the toolbox's own data pipeline and data preprocessor (multiply-adds, as the papers)."""
+    import torch
+    from mmengine.analysis import FlopAnalyzer
+    from mmengine.registry import DATASETS, MODELS, init_default_scope
+    from mmengine.utils import import_modules_from_strings
+
+    from .complexity import count_params, sdpa_flop_jit
+    cfg = load_with_options(config, options)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor'):  # as the Runner does
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg).eval()
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    batch = model.data_preprocessor({k: [v] for k, v in dataset[0].items()}, False)
+    inputs = batch['inputs']
+
+    class TensorMode(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x, mode='tensor')
+
+    analyzer = FlopAnalyzer(TensorMode(), (inputs, ))
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    with torch.no_grad():
+        flops = analyzer.total()
+    return count_params(model) / 1e6, flops / 1e9
+
+
+def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
+            options: Sequence[str] = (), metrics: Sequence[str] = (),
+            train: Callable = train_run, with_complexity: bool = True,
+            log: Callable[[str], None] = lambda s: None) -> List[Row]:
+    """Runs (or reads back) every config x seed under ``work_dir`` and returns the rows."""
+    names = [run_name(c) for c in configs]
+    if len(set(names)) != len(names):
+        raise ValueError(f'two configs share a file name ({names}): their runs would share '
+                         f'a folder; rename one')
+    results: Dict[str, List[dict]] = {}
+    for config, name in zip(configs, names):
+        for seed in seeds:
+            run_dir = osp.join(work_dir, name, f'seed{seed}')
+            state = 'done' if osp.isfile(osp.join(run_dir, RESULT)) else 'running'
+            log(f'{name} seed {seed}: {state}')
+            results.setdefault(name, []).append(run_once(config, seed, run_dir, options, train))
+    if metrics:
+        select_metrics(results, metrics)
+    rows = aggregate(results)
+    if with_complexity:
+        for row, config in zip(rows, configs):
+            cache = osp.join(work_dir, row.name, 'complexity.json')
+            if not osp.isfile(cache):
+                params, gflops = complexity(config, options)
+                with open(cache, 'w') as f:
+                    json.dump(dict(params_m=params, gflops=gflops), f)
+            with open(cache) as f:
+                c = json.load(f)
+            row.params_m, row.gflops = c['params_m'], c['gflops']
+    return rows
+
+
+# ---------------------------------------------------------------------------- output
+def _fmt(x: Optional[float], digits: int = 2) -> str:
+    return '-' if x is None else f'{x:.{digits}f}'
+
+
+def to_markdown(rows: Sequence[Row]) -> str:
+    keys = list(rows[0].metrics)
+    unit = rows[0].unit
+    head = ['config', 'seeds'] + [f'{k} mean ± std' for k in keys] + \
+        [f'{k} per seed' for k in keys] + ['params (M)', 'GFLOPs', f'train s / {unit}']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for r in rows:
+        stats = [f'{m:.2f} ± {s:.2f}' for m, s in map(r.mean_std, keys)]
+        per_seed = [' / '.join(f'{v:.2f}' for v in r.metrics[k]) for k in keys]
+        cells = [r.name, ' '.join(map(str, r.seeds))] + stats + per_seed + \
+            [_fmt(r.params_m), _fmt(r.gflops, 3), _fmt(statistics.median(r.seconds_per_unit), 1)]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_csv(rows: Sequence[Row], path: str) -> None:
+    keys = list(rows[0].metrics)
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['config', 'seeds'] + [f'{k}_{s}' for k in keys for s in ('mean', 'std')]
+                   + [f'{k}_per_seed' for k in keys]
+                   + ['params_m', 'gflops', f'train_seconds_per_{rows[0].unit}_median'])
+        for r in rows:
+            w.writerow([r.name, ' '.join(map(str, r.seeds))]
+                       + [f'{v:.4f}' for k in keys for v in r.mean_std(k)]
+                       + [' '.join(f'{v:.4f}' for v in r.metrics[k]) for k in keys]
+                       + [_fmt(r.params_m, 4), _fmt(r.gflops, 4),
+                          _fmt(statistics.median(r.seconds_per_unit), 2)])
+
+
+def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
+                metric: Optional[str] = None) -> str:
+    """Training loss (per logged iteration) and the validation metric (per evaluation) of
+    every run, one colour per config, one line per seed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    metric = metric or list(rows[0].metrics)[0]
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    colours = [f'C{i % 10}' for i in range(len(rows))]
+    for row, colour in zip(rows, colours):
+        for k, seed in enumerate(row.seeds):
+            records = read_scalars(osp.join(work_dir, row.name, f'seed{seed}'))
+            train = [r for r in records if 'loss' in r]
+            evals = [r for r in records if not is_training_record(r) and metric in r]
+            label = row.name if k == 0 else None
+            ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], colour,
+                         lw=0.8, alpha=0.7, label=label)
+            ax_metric.plot([r['step'] for r in evals], [r[metric] for r in evals], colour,
+                           marker='o', ms=3, lw=1, alpha=0.8, label=label)
+    ax_loss.set(xlabel='iteration', ylabel='training loss (all terms)', yscale='log')
+    ax_metric.set(xlabel=f'{rows[0].unit} (evaluation step)', ylabel=metric)
+    ax_metric.legend(fontsize=7)
+    ax_loss.grid(alpha=0.3)
+    ax_metric.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
