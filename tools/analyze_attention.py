@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import torch
 
-from lavit_mm.analysis.attention import collect_attention, similarity_rows
+from lavit_mm.analysis.attention import collect_attention, dp_diagnosis, similarity_rows
 from lavit_mm.analysis.attention_plots import (plot_cross_layer_heatmaps, plot_head_similarity,
                                                plot_overlays, plot_similarity_curves)
 from lavit_mm.analysis.benchmark import (PRESETS, build_backbone, config_backbone,
@@ -103,8 +103,13 @@ def default_images(count, size):
 
 
 def to_tensor(images, mean, std):
+    """(B, H, W, 3) uint8 RGB -> normalised (B, C, H, W), C = len(mean): 1 for greyscale
+    models (Fashion-MNIST configs), whose images are read as RGB and averaged back."""
     x = torch.from_numpy(images).float().permute(0, 3, 1, 2)  # (B, 3, H, W)
-    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    if len(mean) == 1:
+        x = x.mean(1, keepdim=True)  # (B, 1, H, W)
+    c = x.shape[1]
+    return (x - torch.tensor(mean).view(1, c, 1, 1)) / torch.tensor(std).view(1, c, 1, 1)
 
 
 def parse_point(text):
@@ -134,6 +139,9 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='seed of random-init models')
     parser.add_argument('--safe-load', action='store_true',
                         help='load checkpoints with torch\'s weights_only loader')
+    parser.add_argument('--dp', action='store_true',
+                        help='also print, per LA layer, the DP loss of the attention it '
+                             'inherits and of its transform of it')
     parser.add_argument('--out-dir', default='work_dirs/attention')
     args = parser.parse_args(argv)
     if args.labels and len(args.labels) != len(args.model):
@@ -142,13 +150,16 @@ def main(argv=None):
         allow_full_checkpoint_unpickling()  # the user's own training checkpoints
     images = (read_images(list_images(args.images, args.num_images), args.size)
               if args.images else default_images(args.num_images, args.size))
-    analysed, rows = {}, []
+    analysed, rows, dp_rows = {}, [], {}
     for i, spec in enumerate(args.model):
         name = args.labels[i] if args.labels else osp.basename(spec.partition('@')[0])
         backbone, mean, std = load_model(spec, args.seed)
         stages = collect_attention(backbone, to_tensor(images, mean, std), args.max_queries)
         analysed[name] = stages
         rows += similarity_rows(name, stages)
+        if args.dp:
+            x = to_tensor(images, mean, std)
+            dp_rows[name] = dp_diagnosis(backbone, x) if backbone._la_layers else []
     os.makedirs(args.out_dir, exist_ok=True)
     out = {k: osp.join(args.out_dir, f) for k, f in dict(
         csv='attention_similarity.csv', heatmaps='cross_layer_similarity.png',
@@ -177,6 +188,14 @@ def main(argv=None):
             print(f"| {name} | {stage} | {' '.join(adj) or '-'} | {mean_heads} | "
                   f"{' '.join(entropy)} |")
     print('(* = the later layer is LA)')
+    if args.dp:
+        print('\n| model | stage | LA layer | DP loss of the inherited attention | '
+              'DP loss of its LA transform |')
+        print('|---|---|---|---|---|')
+        for name, dps in dp_rows.items():
+            for r in dps:
+                print(f"| {name} | {r['stage']} | {r['layer']} | {r['inherited']:.3f} | "
+                      f"{r['transformed']:.3f} |")
     print('written: ' + ', '.join(out.values()))
     return 0
 

@@ -192,3 +192,42 @@ def similarity_rows(name: str, stages: List[List[LayerAttention]]) -> List[Dict]
                              layer=p + 1, other_layer='', kind=a.kind, other_kind='',
                              value=normalized_entropy(a)))
     return rows
+
+
+@torch.no_grad()
+def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)) -> List[Dict]:
+    """Where an LA layer's DP loss comes from: per LA layer, the DP loss (unweighted, the
+    training loss's definition) of the attention it inherits, taken as it is (an identity
+    Theta/Psi), and of its LA transform of it, as in training. The loss is computed on a
+    detached copy of the inherited attention, so only Theta/Psi can lower it: when the two
+    are close, the DP loss measures the VA attention, which it cannot change. 'sra' layers
+    average the loss over the sampled query offsets of ``seeds``."""
+    from ..models.layers.dp_loss import diagonality_preserving_loss, sra_dp_loss
+    backbone.eval()
+    per_stage = backbone.attention_states(images)
+    rows = []
+    for i, (stage, states) in enumerate(zip(backbone.stages, per_stage)):
+        for j, block in enumerate(stage.blocks):
+            attn = block.attn
+            if not getattr(attn, 'is_less_attention', False):
+                continue
+            prev = states[j - 1]
+            if isinstance(prev, WindowState):
+                transformed = attn.transform(prev, prev.hw_q)
+
+                def dp(state, _seed):
+                    return diagonality_preserving_loss(state.logits().float().softmax(-1),
+                                                       attn.dp_margin)
+                same_grid = True
+            else:
+                transformed = attn.transform(prev, prev.hw_q, attn.key_grid(prev.hw_q))
+                stride = attn.reduce.sr_ratio * attn.key_stride
+
+                def dp(state, seed):
+                    return sra_dp_loss(state, stride, seed, attn.dp_margin)
+                same_grid = tuple(prev.hw_k) == tuple(transformed.hw_k)
+            mean = lambda s: float(torch.stack([dp(s, k) for k in seeds]).mean())  # noqa: E731
+            rows.append(dict(stage=i + 1, layer=j + 1,
+                             inherited=mean(prev) if same_grid else float('nan'),
+                             transformed=mean(transformed)))
+    return rows

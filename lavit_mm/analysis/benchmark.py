@@ -254,7 +254,10 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
     rows: List[Row] = []
     for shape_name in shapes:
         hw = parse_shape(shape_name)
-        x = torch.randn(batch, 3, *hw, device=dev)
+        # one input per channel count (mmdet's backbones: 3), shared by the models that take it
+        inputs = {c: torch.randn(batch, c, *hw, device=dev)
+                  for c in {getattr(m, 'in_channels', 3) for m in models.values()}}
+        x_of = {name: inputs[getattr(m, 'in_channels', 3)] for name, m in models.items()}
         shape_rows = {}
         for name, cfg, cp_only in entries:
             model = models[name]
@@ -269,12 +272,13 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
             for name in timed:
                 models[name].eval()
                 for _ in range(warmup):
-                    slowest = max(slowest, _timed(lambda: models[name](x), dev))
+                    slowest = max(slowest, _timed(lambda: models[name](x_of[name]), dev))
             # short forwards are noisy: at least ~2 s of timed runs per model
             rounds = max(repeats, min(50, int(2000 / max(slowest, 1e-3))))
             for r in range(rounds):
                 for name in _rotated(timed, r):
-                    shape_rows[name].forward_runs.append(_timed(lambda: models[name](x), dev))
+                    shape_rows[name].forward_runs.append(
+                        _timed(lambda: models[name](x_of[name]), dev))
         for name in timed:
             row = shape_rows[name]
             row.forward_ms = statistics.median(row.forward_runs)
@@ -285,7 +289,7 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
             steps, fwd_bwd = {}, {}
             for name, _, _ in entries:
                 models[name].train()
-                steps[name], fwd_bwd[name] = train_step_fns(models[name], x)
+                steps[name], fwd_bwd[name] = train_step_fns(models[name], x_of[name])
                 for _ in range(warmup):
                     steps[name]()
             runs = {name: [] for name in steps}
