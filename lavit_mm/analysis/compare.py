@@ -323,7 +323,7 @@ def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
                          lw=0.8, alpha=0.7, label=label)
             ax_metric.plot([r['step'] for r in evals], [r[metric] for r in evals], colour,
                            marker='o', ms=3, lw=1, alpha=0.8, label=label)
-    ax_loss.set(xlabel='iteration', ylabel='training loss (all terms)', yscale='log')
+    ax_loss.set(xlabel='iteration', ylabel='logged training loss', yscale='log')
     ax_metric.set(xlabel=f'{rows[0].unit} (evaluation step)', ylabel=metric)
     ax_metric.legend(fontsize=7)
     ax_loss.grid(alpha=0.3)
