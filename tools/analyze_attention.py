@@ -154,12 +154,12 @@ def main(argv=None):
     for i, spec in enumerate(args.model):
         name = args.labels[i] if args.labels else osp.basename(spec.partition('@')[0])
         backbone, mean, std = load_model(spec, args.seed)
-        stages = collect_attention(backbone, to_tensor(images, mean, std), args.max_queries)
+        x = to_tensor(images, mean, std)
+        stages = collect_attention(backbone, x, args.max_queries)
         analysed[name] = stages
         rows += similarity_rows(name, stages)
         if args.dp:
-            x = to_tensor(images, mean, std)
-            dp_rows[name] = dp_diagnosis(backbone, x) if backbone._la_layers else []
+            dp_rows[name] = dp_diagnosis(backbone, x)
     os.makedirs(args.out_dir, exist_ok=True)
     out = {k: osp.join(args.out_dir, f) for k, f in dict(
         csv='attention_similarity.csv', heatmaps='cross_layer_similarity.png',

@@ -197,12 +197,12 @@ def similarity_rows(name: str, stages: List[List[LayerAttention]]) -> List[Dict]
 @torch.no_grad()
 def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)) -> List[Dict]:
     """Where an LA layer's DP loss comes from: per LA layer, the DP loss (unweighted, the
-    training loss's definition) of the attention it inherits, taken as it is (an identity
-    Theta/Psi), and of its LA transform of it, as in training. The loss is computed on a
-    detached copy of the inherited attention, so only Theta/Psi can lower it: when the two
-    are close, the DP loss measures the VA attention, which it cannot change. 'sra' layers
-    average the loss over the sampled query offsets of ``seeds``."""
-    from ..models.layers.dp_loss import diagonality_preserving_loss, sra_dp_loss
+    training loss's definition, the layer's own ``dp_loss``) of the attention it inherits,
+    taken as it is (an identity Theta/Psi), and of its LA transform of it, as in training.
+    The loss is computed on a detached copy of the inherited attention, so only Theta/Psi can
+    lower it: when the two are close, the DP loss measures the VA attention, which it cannot
+    change. 'sra' layers average the loss over the sampled query offsets of ``seeds``; an
+    inherited attention on a finer key grid than the layer's (``la_key_stride``) is NaN."""
     backbone.eval()
     per_stage = backbone.attention_states(images)
     rows = []
@@ -212,22 +212,16 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
             if not getattr(attn, 'is_less_attention', False):
                 continue
             prev = states[j - 1]
-            if isinstance(prev, WindowState):
-                transformed = attn.transform(prev, prev.hw_q)
-
-                def dp(state, _seed):
-                    return diagonality_preserving_loss(state.logits().float().softmax(-1),
-                                                       attn.dp_margin)
-                same_grid = True
+            if isinstance(prev, WindowState):  # one value: windows are not sampled
+                transformed, draws = attn.transform(prev, prev.hw_q), [None]
             else:
-                transformed = attn.transform(prev, prev.hw_q, attn.key_grid(prev.hw_q))
-                stride = attn.reduce.sr_ratio * attn.key_stride
+                hw_k = attn.key_grid(prev.hw_q)
+                transformed, draws = attn.transform(prev, prev.hw_q, hw_k), list(seeds)
 
-                def dp(state, seed):
-                    return sra_dp_loss(state, stride, seed, attn.dp_margin)
-                same_grid = tuple(prev.hw_k) == tuple(transformed.hw_k)
-            mean = lambda s: float(torch.stack([dp(s, k) for k in seeds]).mean())  # noqa: E731
+            def mean_dp(state) -> float:
+                return float(torch.stack([attn.dp_loss(state, s) for s in draws]).mean())
+            same_grid = tuple(prev.hw_k) == tuple(transformed.hw_k)
             rows.append(dict(stage=i + 1, layer=j + 1,
-                             inherited=mean(prev) if same_grid else float('nan'),
-                             transformed=mean(transformed)))
+                             inherited=mean_dp(prev) if same_grid else float('nan'),
+                             transformed=mean_dp(transformed)))
     return rows

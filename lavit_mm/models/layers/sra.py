@@ -141,10 +141,13 @@ class SRLessAttention(_SRABase):
         new_state = self.transform(state, hw, hw_k)
         dp = None
         if self.training and self.compute_dp_loss:  # on the transform of a detached input
-            dp = sra_dp_loss(self.transform(state.detached(), hw, hw_k),
-                             self.reduce.sr_ratio * self.key_stride, self.dp_seed,
-                             self.dp_margin)
+            dp = self.dp_loss(self.transform(state.detached(), hw, hw_k), self.dp_seed)
         return self.output(new_state, v), new_state, dp
+
+    def dp_loss(self, state: AttentionState, seed: int) -> torch.Tensor:
+        """The DP loss of an attention on this layer's key grid (its queries sampled one per
+        key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
+        return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, self.dp_margin)
 
     def transform(self, state: AttentionState, hw: HW, hw_k: HW) -> AttentionState:
         """Psi along the query axis, Theta along the key axis (strided onto the coarse key

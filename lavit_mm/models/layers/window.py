@@ -174,9 +174,13 @@ class WindowLessAttention(_WindowBase):
         new_state = self.transform(state, padded)
         dp = None
         if self.training and self.compute_dp_loss:  # on the transform of a detached input
-            probs = self.transform(state.detached(), padded).logits().float().softmax(-1)
-            dp = diagonality_preserving_loss(probs, self.dp_margin)
+            dp = self.dp_loss(self.transform(state.detached(), padded))
         return self.output(new_state, v, hw), new_state, dp
+
+    def dp_loss(self, state: WindowState, seed: Optional[int] = None) -> torch.Tensor:
+        """The DP loss of a window attention, over every window (no sampling: ``seed`` is
+        unused, for the signature the 'sra' layers share)."""
+        return diagonality_preserving_loss(state.logits().float().softmax(-1), self.dp_margin)
 
     def transform(self, state: WindowState, padded) -> WindowState:
         """``A_l = Psi A_{l-1} Theta^T`` (and the head mix) in factored form."""
