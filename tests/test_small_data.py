@@ -13,8 +13,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from lavit_mm.analysis.compare import (RESULT, aggregate, compare, plot_curves, read_scalars,
-                                       to_markdown, train_run, write_csv)
+from lavit_mm.analysis.compare import (RESULT, aggregate, build_model, compare, plot_curves,
+                                       read_scalars, to_markdown, train_run, write_csv)
 from lavit_mm.apis import build_runner
 from lavit_mm.datasets.fashion_mnist import FILES, prepare_fashion_mnist
 from lavit_mm.models.backbones import LaViT, PVT, Swin
@@ -152,12 +152,8 @@ def test_missing_data_names_path_config_key_and_how_to_get_it(tmp_path, config, 
     ('fashion_mnist', 1, 10), ('cifar10', 3, 10), ('cifar100', 3, 100)])
 @pytest.mark.parametrize('name', FMNIST_CONFIGS)
 def test_small_data_classifiers_build_and_classify_32px_images(name, dataset, channels, classes):
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.utils import import_modules_from_strings
     cfg = Config.fromfile(osp.join(ROOT, f'configs/small_data/{name}_{dataset}.py'))
-    import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
+    model = build_model(cfg).eval()  # as the Runner builds it
     assert model.data_preprocessor.mean.numel() == channels
     with torch.no_grad():
         logits = model(torch.zeros(2, channels, 32, 32), mode='tensor')

@@ -93,7 +93,7 @@ def parse_model_spec(spec: str) -> Tuple[str, dict]:
     text = spec.strip()
     if text.startswith('{') or text.startswith('dict('):
         cfg = (ast.literal_eval(text) if text.startswith('{')
-               else _keywords(text[len('dict('):-1], spec))
+               else parse_keywords(text[len('dict('):-1], spec))
         if not isinstance(cfg, dict) or 'type' not in cfg:
             raise ValueError(f'benchmark: model dict {spec} needs a "type"')
         return cfg['type'].split('.')[-1], cfg
@@ -101,10 +101,10 @@ def parse_model_spec(spec: str) -> Tuple[str, dict]:
     if name not in PRESETS:
         raise ValueError(f'benchmark: unknown model {name!r}; use one of {sorted(PRESETS)}, '
                          f'a config .py file, or a dict literal')
-    return spec, dict(copy.deepcopy(PRESETS[name]), **_keywords(overrides, spec))
+    return spec, dict(copy.deepcopy(PRESETS[name]), **parse_keywords(overrides, spec))
 
 
-def _keywords(text: str, spec: str) -> dict:
+def parse_keywords(text: str, spec: str) -> dict:
     """'a=1, b=[2, 3]' -> {'a': 1, 'b': [2, 3]} (Python literals only)."""
     try:
         call = ast.parse(f'dict({text})', mode='eval').body
@@ -213,13 +213,13 @@ def peak_step_memory(step: Callable[[], None], device: torch.device) -> float:
     return max(e['args']['Total Allocated'] - base for e in memory) / 2 ** 20
 
 
-def _rotated(names: List[str], r: int) -> List[str]:
+def rotated(names: List[str], r: int) -> List[str]:
     """Round r starts with model r: no model is always the first after a switch."""
     r %= len(names)
     return names[r:] + names[:r]
 
 
-def _timed(fn: Callable[[], None], device: torch.device) -> float:
+def timed_ms(fn: Callable[[], None], device: torch.device) -> float:
     synchronize(device)
     start = time.perf_counter()
     fn()
@@ -272,13 +272,13 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
             for name in timed:
                 models[name].eval()
                 for _ in range(warmup):
-                    slowest = max(slowest, _timed(lambda: models[name](x_of[name]), dev))
+                    slowest = max(slowest, timed_ms(lambda: models[name](x_of[name]), dev))
             # short forwards are noisy: at least ~2 s of timed runs per model
             rounds = max(repeats, min(50, int(2000 / max(slowest, 1e-3))))
             for r in range(rounds):
-                for name in _rotated(timed, r):
+                for name in rotated(timed, r):
                     shape_rows[name].forward_runs.append(
-                        _timed(lambda: models[name](x_of[name]), dev))
+                        timed_ms(lambda: models[name](x_of[name]), dev))
         for name in timed:
             row = shape_rows[name]
             row.forward_ms = statistics.median(row.forward_runs)
@@ -294,8 +294,8 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
                     steps[name]()
             runs = {name: [] for name in steps}
             for r in range(max(1, repeats // 2)):
-                for name in _rotated(list(steps), r):
-                    runs[name].append(_timed(steps[name], dev))
+                for name in rotated(list(steps), r):
+                    runs[name].append(timed_ms(steps[name], dev))
             for name in steps:
                 shape_rows[name].train_ms = statistics.median(runs[name])
                 shape_rows[name].train_peak_mb = peak_step_memory(fwd_bwd[name], dev)

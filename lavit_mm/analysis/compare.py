@@ -17,7 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 RESULT = 'result.json'
@@ -82,20 +83,47 @@ def _checkpoint_epoch_or_iter(work_dir: str) -> int:
     if not osp.isfile(marker):
         return 0
     name = osp.splitext(osp.basename(open(marker).read().strip()))[0]  # epoch_3 / iter_300
-    return int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
+    number = name.rsplit('_', 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def load_with_options(config: str, options: Sequence[str] = ()):
-    """The config with ``key=value`` overrides applied as tools/train.py applies them."""
+    """The config with ``key=value`` overrides, parsed by mmengine's DictAction and applied
+    by ``load_config``: as tools/train.py applies ``--cfg-options``."""
     import argparse
 
-    from mmengine.config import Config, DictAction
-    cfg = Config.fromfile(config)
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
-    return cfg
+    from mmengine.config import DictAction
+
+    from ..apis.runner import load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parsed = parser.parse_args(['--cfg-options', *options] if options else [])
+    return load_config(config, parsed.cfg_options)
+
+
+@contextmanager
+def config_scope(cfg):
+    """What the Runner sets up before it builds a config's parts: ``custom_imports`` imported
+    and the config's default scope, here only for the ``with`` block (the Runner sets the
+    scope for the whole process; an analysis function must not, or mmdet/mmpretrain names
+    built later in the process resolve in the wrong toolbox)."""
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        yield
+
+
+def build_model(cfg):
+    """The config's model as the Runner builds it (in :func:`config_scope`), a top-level
+    ``data_preprocessor`` merged into the model."""
+    from mmengine.registry import MODELS
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor'):
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with config_scope(cfg):
+        return MODELS.build(model_cfg)
 
 
 def _length(config: str, options: Sequence[str]) -> tuple:
@@ -116,7 +144,7 @@ def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
         with open(path) as f:
             return json.load(f)
     options = [*options, f'randomness.seed={seed}']
-    unit, length = _length(config, [*options])
+    unit, length = _length(config, options)
     start = _checkpoint_epoch_or_iter(work_dir)
     t0 = time.perf_counter()
     train(config, work_dir, options, resume=start > 0)
@@ -154,7 +182,6 @@ class Row:
     unit: str
     params_m: Optional[float] = None
     gflops: Optional[float] = None
-    extra: dict = field(default_factory=dict)
 
     def mean_std(self, key: str) -> tuple:
         values = self.metrics[key]
@@ -202,19 +229,13 @@ def complexity(config: str, options: Sequence[str] = ()) -> tuple:
     the toolbox's own data pipeline and data preprocessor (multiply-adds, as the papers)."""
     import torch
     from mmengine.analysis import FlopAnalyzer
-    from mmengine.registry import DATASETS, MODELS, init_default_scope
-    from mmengine.utils import import_modules_from_strings
+    from mmengine.registry import DATASETS
 
     from .complexity import count_params, sdpa_flop_jit
     cfg = load_with_options(config, options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor'):  # as the Runner does
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg).eval()
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    model = build_model(cfg).eval()
+    with config_scope(cfg):
+        dataset = DATASETS.build(cfg.val_dataloader.dataset)
     batch = model.data_preprocessor({k: [v] for k, v in dataset[0].items()}, False)
     inputs = batch['inputs']
 

@@ -15,43 +15,32 @@ images of the config's channel count and random labels. The profiler adds overhe
 operator: read its table as shares within a model, the timing table for ratios.
 """
 import argparse
-import ast
 import statistics
-import time
 from collections import defaultdict
 from typing import Callable, Tuple
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from lavit_mm.analysis.benchmark import (build_backbone, parse_model_spec, parse_shape,
-                                         train_step_fns)
+from lavit_mm.analysis.benchmark import (build_backbone, parse_keywords, parse_model_spec,
+                                         parse_shape, rotated, timed_ms, train_step_fns)
+from lavit_mm.analysis.compare import build_model, config_scope, load_with_options
 
 
 def config_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None]:
     """One mmengine ``train_step`` of the config's classifier on random images/labels."""
-    from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.utils import import_modules_from_strings
     from mmpretrain.structures import DataSample
     path, _, overrides = spec.partition('+')
-    cfg = Config.fromfile(path)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor'):
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    if overrides:
-        call = ast.parse(f'dict({overrides})', mode='eval').body
-        model_cfg['backbone'].update({k.arg: ast.literal_eval(k.value) for k in call.keywords})
-    model = MODELS.build(model_cfg)
+    cfg = load_with_options(path)
+    cfg.model.backbone.update(parse_keywords(overrides, spec))
+    model = build_model(cfg)
     model.init_weights()
     model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    channels = len(model_cfg.get('data_preprocessor', {}).get('mean', [0, 0, 0]))
-    num_classes = model_cfg['head']['num_classes']
+    with config_scope(cfg):
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    channels = len(getattr(model.data_preprocessor, 'mean', [0, 0, 0]))
+    num_classes = cfg.model.head.num_classes
     data = dict(inputs=[torch.randint(0, 256, (channels, *hw), dtype=torch.uint8)
                         for _ in range(batch)],
                 data_samples=[DataSample().set_gt_label(i % num_classes) for i in range(batch)])
@@ -98,11 +87,8 @@ def main():
         steps[spec]()  # warm-up
     times = {name: [] for name in steps}
     for r in range(args.rounds):  # interleaved, order rotated: drift hits every model alike
-        names = list(steps)[r % len(steps):] + list(steps)[:r % len(steps)]
-        for name in names:
-            t0 = time.perf_counter()
-            steps[name]()
-            times[name].append(time.perf_counter() - t0)
+        for name in rotated(list(steps), r):
+            times[name].append(timed_ms(steps[name], torch.device('cpu')) / 1e3)
     first = next(iter(times))
     print(f'Training step, batch {args.batch}, input {args.shape}, '
           f'{torch.get_num_threads()} threads, median of {args.rounds} interleaved rounds\n')
