@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from lavit_mm.datasets.fashion_mnist import FILES as FASHION_MNIST_FILES
 from lavit_mm.models.checkpoint import verify_checkpoint_file
 
 
@@ -55,7 +56,7 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
                 f'{name}: data_root {root!r} does not exist (cwd {os.getcwd()}). Put the dataset '
                 f'there ({_how_to_get(dataset.get("type"))}), or override it with '
                 f'--cfg-options {key}=/path/to/data/')
-        needed = _STOCK_FILES.get(dataset.get('type'), ())
+        needed = _STOCK_DATA.get(dataset.get('type'), ((), ''))[0]
         missing = [f for f in needed if root and not osp.exists(osp.join(root, f))]
         if missing:
             raise FileNotFoundError(
@@ -64,26 +65,23 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
                 f'folder that has them (--cfg-options {key}=/path/to/data/)')
 
 
-# The files mmpretrain's stock small datasets read from data_root (they would otherwise try a
-# download, which fails on offline nodes), and how to get them.
-_STOCK_FILES = {
-    'FashionMNIST': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-                     't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
-    'CIFAR10': ('cifar-10-batches-py', ),
-    'CIFAR100': ('cifar-100-python', ),
-}
-_HOW_TO_GET = {
-    'FashionMNIST': 'Put them there with: python tools/prepare_fashion_mnist.py (from Debian\'s '
-                    'dataset-fashion-mnist or --from a folder of the four .gz files)',
-    'CIFAR10': 'Extract cifar-10-python.tar.gz (the "python version" from the CIFAR page) '
-               'into data_root',
-    'CIFAR100': 'Extract cifar-100-python.tar.gz (the "python version" from the CIFAR page) '
-                'into data_root',
+# mmpretrain's stock small datasets: what they read from data_root (without it they would try
+# a download, which fails on offline nodes), and how to get it.
+_STOCK_DATA = {
+    'FashionMNIST': (tuple(FASHION_MNIST_FILES),
+                     'Put them there with: python tools/prepare_fashion_mnist.py (from '
+                     'Debian\'s dataset-fashion-mnist or --from a folder of the four .gz files)'),
+    'CIFAR10': (('cifar-10-batches-py', ),
+                'Extract cifar-10-python.tar.gz (the "python version" from the CIFAR page) '
+                'into data_root'),
+    'CIFAR100': (('cifar-100-python', ),
+                 'Extract cifar-100-python.tar.gz (the "python version" from the CIFAR page) '
+                 'into data_root'),
 }
 
 
 def _how_to_get(dataset_type) -> str:
-    return _HOW_TO_GET.get(dataset_type, 'see README, "Datasets"')
+    return _STOCK_DATA.get(dataset_type, ((), 'see README, "Datasets"'))[1]
 
 
 def _replace_type(node, old: str, new: str) -> int:
