@@ -61,6 +61,13 @@ def tile_origins(length: int, tile: int, overlap: int) -> List[int]:
     return starts + [length - tile]
 
 
+def tile_windows(width: int, height: int, tile: int, overlap: int) -> List[Tuple[int, ...]]:
+    """(x0, y0, x1, y1) of the tiles covering a width x height image, row by row."""
+    return [(x0, y0, min(x0 + tile, width), min(y0 + tile, height))
+            for y0 in tile_origins(height, tile, overlap)
+            for x0 in tile_origins(width, tile, overlap)]
+
+
 def clip_boxes(boxes: Sequence[Box], window: Tuple[int, int, int, int], min_visible: float,
                min_side: float) -> Tuple[List[Box], int]:
     """Boxes clipped to ``window`` (x0, y0, x1, y1), in window coordinates, and the number of
@@ -93,17 +100,21 @@ def coco_json(images: Sequence[Tuple[str, int, int, Sequence[Box]]]) -> Dict:
     return out
 
 
+def _wheels_in(cache: str) -> List[str]:
+    return [f for f in os.listdir(cache) if f.startswith('deepforest-2.1.0-')
+            and f.endswith('.whl')]
+
+
 def fetch_wheel(cache: str) -> str:
     """The deepforest wheel in ``cache``, downloaded there (``pip download --no-deps``) when
     missing."""
     os.makedirs(cache, exist_ok=True)
-    found = [f for f in os.listdir(cache) if f.startswith('deepforest-2.1.0-')
-             and f.endswith('.whl')]
+    found = _wheels_in(cache)
     if not found:
         done = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps',
                                '--only-binary=:all:', '-d', cache, WHEEL_REQUIREMENT],
                               capture_output=True, text=True)
-        found = [f for f in os.listdir(cache) if f.startswith('deepforest-2.1.0-')]
+        found = _wheels_in(cache)
         if done.returncode or not found:
             raise FileNotFoundError(
                 f'could not download the {WHEEL_REQUIREMENT} wheel into {cache} '
@@ -150,15 +161,13 @@ def prepare_neon_trees(root: str = 'data/neon_trees', wheel: Optional[str] = Non
                     if image.size != (w, h):
                         raise ValueError(f'{name}: image {image.size} vs XML size {(w, h)}')
                     step = (tile, overlap) if split == 'train' else (max(w, h), 0)
-                    for y0 in tile_origins(h, *step):
-                        for x0 in tile_origins(w, *step):
-                            window = (x0, y0, min(x0 + step[0], w), min(y0 + step[0], h))
-                            kept, cut = clip_boxes(boxes, window, min_visible, min_side)
-                            dropped += cut
-                            file_name = (f'{name}_{x0}_{y0}.png' if split == 'train'
-                                         else f'{name}.png')
-                            image.crop(window).save(osp.join(root, split, file_name))
-                            entries.append((file_name, window[2] - x0, window[3] - y0, kept))
+                    for x0, y0, x1, y1 in tile_windows(w, h, *step):
+                        kept, cut = clip_boxes(boxes, (x0, y0, x1, y1), min_visible, min_side)
+                        dropped += cut
+                        file_name = (f'{name}_{x0}_{y0}.png' if split == 'train'
+                                     else f'{name}.png')
+                        image.crop((x0, y0, x1, y1)).save(osp.join(root, split, file_name))
+                        entries.append((file_name, x1 - x0, y1 - y0, kept))
                 os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
                 with open(osp.join(root, 'annotations', f'{split}.json'), 'w') as f:
                     json.dump(coco_json(entries), f)
