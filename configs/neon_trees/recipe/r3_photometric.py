@@ -1,4 +1,4 @@
-# Recipe run 2: run 1 plus colour augmentation (mmdet's PhotoMetricDistortion: brightness,
+# Recipe run 3: run 1 plus colour augmentation (mmdet's PhotoMetricDistortion: brightness,
 # contrast, saturation, hue): the validation images come from two other sites (Florida,
 # California) with other light and vegetation colours than the training site (Wyoming).
 _base_ = './r1_scale320.py'
