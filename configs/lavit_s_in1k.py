@@ -5,6 +5,5 @@ _base_ = './_base_/in1k_swin_recipe.py'
 custom_imports = dict(imports=['lavit_mm.models.cls'], allow_failed_imports=False)
 model = dict(
     type='lavit_mm.ImageClassifier',  # mmpretrain's ImageClassifier + `loss_dp`
-    backbone=dict(type='lavit_mm.LaViT', arch='small', out_indices=(3, ), drop_path_rate=0.1,
-                  dp_loss_weight=1.0),
+    backbone=dict(type='lavit_mm.LaViT', arch='small', out_indices=(3, ), drop_path_rate=0.1),
     head=dict(in_channels=512))

@@ -4,5 +4,5 @@ custom_imports = dict(imports=['lavit_mm.models.cls'], allow_failed_imports=Fals
 model = dict(
     type='lavit_mm.ImageClassifier',
     backbone=dict(type='lavit_mm.LaViT', attention='window', arch='tiny', out_indices=(3, ),
-                  drop_path_rate=0.2, dp_loss_weight=1.0),
+                  drop_path_rate=0.2),
     head=dict(in_channels=768))

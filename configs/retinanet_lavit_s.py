@@ -12,7 +12,6 @@ model = dict(
         type='lavit_mm.LaViT',
         arch='small',
         drop_path_rate=0.1,
-        dp_loss_weight=1.0,
         out_indices=(0, 1, 2, 3),
         # ImageNet weights from configs/lavit_*_in1k (or converted PVT weights):
         # init_cfg=dict(type='Pretrained', checkpoint='...', prefix='backbone.'),

@@ -8,7 +8,6 @@ model = dict(
         type='lavit_mm.LaViT',
         arch='small',
         drop_path_rate=0.1,
-        dp_loss_weight=1.0,
         # ImageNet weights from configs/lavit_s_in1k.py:
         # init_cfg=dict(type='Pretrained', checkpoint='...', prefix='backbone.'),
         init_cfg=None),

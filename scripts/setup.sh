@@ -10,7 +10,7 @@
 #   PYTHON       the interpreter the environment is made from (default: python3)
 #   MAX_JOBS     parallel compile jobs for mmcv               (default: number of cores)
 #
-# Every work-around below is one of the traps in ../shared/STACK.md; the comments name them.
+# Every work-around below is listed with what it answers in docs/install.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +19,7 @@ CACHE=${LAVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavit_mm}
 PYTHON=${PYTHON:-python3}
 MMCV_VERSION=2.1.0
 # setuptools 77-80: torch 2.13 wants >=77.0.3, mmcv's setup.py and mmengine's `mmdet::` base
-# config lookup need pkg_resources, which setuptools 81 removed (trap 2).
+# config lookup need pkg_resources, which setuptools 81 removed.
 SETUPTOOLS='setuptools>=77.0.3,<81'
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -54,8 +54,8 @@ log "installing torch + torchvision (the standard registry pair)"
 pip_ install -q -r <(grep -E '^torch' "$ROOT/requirements/pinned.txt")
 
 # mmcv has no wheel for this torch: build it once from the sdist, with its ops, and cache the
-# wheel under a key that includes the torch build, because pip's own wheel cache does not
-# (trap 4). Build isolation is off so the build sees the installed torch (trap 3).
+# wheel under a key that includes the torch build, because pip's own wheel cache does not.
+# Build isolation is off so the build sees the installed torch.
 KEY=$("$PY" - <<'EOF'
 import sys, torch
 cuda = torch.version.cuda if torch.cuda.is_available() else 'cpu'
@@ -76,7 +76,7 @@ pip_ install -q "$WHEEL_DIR"/mmcv-*.whl
 
 log "installing the OpenMMLab toolboxes"
 pip_ install -q -r "$ROOT/requirements/pinned.txt" "$SETUPTOOLS"
-# openmim without its dependency chain (trap 12), then what its commands use.
+# openmim without its dependency chain, then what its commands use.
 pip_ install -q --no-deps -r <(grep -E '^openmim' "$ROOT/requirements/mim.txt")
 pip_ install -q -r <(grep -vE '^(#|openmim)' "$ROOT/requirements/mim.txt")
 

@@ -13,3 +13,34 @@ def local_data_options(root: str, coco_ann: bool = False) -> dict:
         for split in ('val', 'test'):
             opts[f'{split}_evaluator.ann_file'] = root + 'annotations/instances_val2017.json'
     return opts
+
+
+# The narrow architectures of the fast tests, defined once: the real per-stage structure
+# (VA then LA layers, the cross-stage residual on for 'sra') at 16-128 channels.
+NARROW_ARCH = {
+    'sra': dict(embed_dims=[16, 32, 48, 64], depths=[2, 3, 3, 2], num_heads=[1, 2, 3, 4],
+                mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1], num_va=[2, 2, 1, 1]),
+    'window': dict(embed_dims=[16, 32, 64, 128], depths=[2, 3, 3, 2], num_heads=[1, 2, 4, 4],
+                   mlp_ratios=[2, 2, 2, 2], num_va=[2, 2, 1, 1]),
+}
+
+
+def narrow_arch(attention: str = 'sra', **changes) -> dict:
+    """A fresh copy of the narrow arch of ``attention``, with per-stage lists replaced."""
+    return {**{k: list(v) for k, v in NARROW_ARCH[attention].items()}, **changes}
+
+
+def build_narrow(model_type=None, attention: str = 'sra', arch: dict = None, seed: int = 0,
+                 **kwargs):
+    """A narrow backbone (LaViT unless ``model_type``), initialised from ``seed``, in eval
+    mode."""
+    import torch
+
+    from lavit_mm.models import LaViT
+    model_type = model_type or LaViT
+    torch.manual_seed(seed)
+    if model_type.__name__ != 'Swin':
+        kwargs['attention'] = attention
+    model = model_type(arch=arch or narrow_arch(attention), **kwargs)
+    model.init_weights()
+    return model.eval()

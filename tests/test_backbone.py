@@ -6,18 +6,15 @@ import torch
 import torch.nn.functional as F
 
 from lavit_mm.models import PVT, LaViT
-from lavit_mm.models.layers import AttentionState, SRLessAttention
+from lavit_mm.models.layers import AttentionState, LayerArgs, SRLessAttention
 
-# A narrow LaViT for fast tests: the real per-stage structure (VA then LA, residual on).
-SMALL_ARCH = dict(embed_dims=[16, 32, 48, 64], depths=[2, 3, 3, 2], num_heads=[1, 2, 3, 4],
-                  mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1], num_va=[2, 2, 1, 1])
+from tests.helpers import NARROW_ARCH, build_narrow, narrow_arch
+
+SMALL_ARCH = NARROW_ARCH['sra']
 
 
-def build(arch=SMALL_ARCH, **kw):
-    torch.manual_seed(0)
-    model = LaViT(arch=copy.deepcopy(arch), **kw)
-    model.init_weights()
-    return model.eval()
+def build(arch=None, **kw):
+    return build_narrow(arch=copy.deepcopy(arch) if arch else None, **kw)
 
 
 @pytest.mark.parametrize('size', [(224, 224), (256, 320), (250, 333), (97, 61)])
@@ -60,8 +57,8 @@ def test_out_indices_subset():
 @pytest.mark.parametrize('attention', ['sra', 'window'])
 def test_fresh_la_layer_reproduces_previous_attention(attention):
     """... and, on windows, reuses the partition, shift and mask of that attention."""
-    arch = dict(SMALL_ARCH, num_heads=[1, 2, 4, 4], embed_dims=[16, 32, 64, 128])
-    model = build(arch, attention=attention)
+    model = build(narrow_arch(attention, num_heads=[1, 2, 4, 4], embed_dims=[16, 32, 64, 128]),
+                  attention=attention)
     with torch.no_grad():
         states = model.attention_states(torch.randn(2, 3, 128, 96))
     checked = 0
@@ -80,7 +77,7 @@ def test_la_transform_equals_logit_space_transform():
     """(Psi q)(Theta k)^T == Psi and Theta applied along the axes of the logits q k^T."""
     torch.manual_seed(1)
     heads, (H, W), (Hr, Wr), d = 3, (6, 10), (3, 5), 8
-    la = SRLessAttention(dims=heads * 8, num_heads=heads, sr_ratio=2)
+    la = SRLessAttention(LayerArgs(dims=heads * 8, num_heads=heads), sr_ratio=2)
     with torch.no_grad():
         la.theta.weight.normal_()
         la.psi.weight.normal_()
@@ -131,7 +128,7 @@ def test_la_key_stride_attends_to_coarser_keys_and_matches_strided_logit_transfo
     model = build(arch, la_key_stride=2)
     x = torch.randn(1, 3, 128, 96)
     with torch.no_grad():
-        for m in model._la_layers:
+        for m in model.la_layers:
             m.theta.weight.normal_()
         states = model.attention_states(x)
         for stage, per_block in zip(model.stages, states):
@@ -217,11 +214,13 @@ def test_with_cp_same_output_and_gradients():
 
 def test_dp_loss_only_when_weighted_and_training():
     x = torch.randn(1, 3, 64, 64)
-    on = build(dp_loss_weight=0.5).train()
+    on = build(dp_loss_weight=0.5, drop_path_rate=0.).train()
     on(x)
     losses = on.aux_losses()
     assert set(losses) == {'loss_dp'} and losses['loss_dp'].requires_grad
-    assert 0 <= losses['loss_dp'].item() <= 0.5 * 2
+    full = build(dp_loss_weight=1.0, drop_path_rate=0.).train()  # same init, same step
+    full(x)
+    assert losses['loss_dp'].item() == pytest.approx(0.5 * full.aux_losses()['loss_dp'].item())
     on.eval()
     with torch.no_grad():
         on(x)
@@ -246,7 +245,20 @@ def test_dp_sampling_follows_the_checkpointed_step_counter():
     torch.manual_seed(456)
     b(x)
     assert a.aux_losses()['loss_dp'].item() == b.aux_losses()['loss_dp'].item()
-    assert 'dp_step' not in build(dp_loss_weight=0.).state_dict()
+
+
+def test_checkpoint_keys_do_not_depend_on_the_dp_weight_and_old_layouts_load():
+    """The step counter exists in every model with LA layers; checkpoints of models trained
+    without the DP loss (older versions registered the counter only with a positive weight)
+    load strictly, the counter starting at 0."""
+    on, off = build(dp_loss_weight=1.0), build(dp_loss_weight=0.)
+    assert on.state_dict().keys() == off.state_dict().keys()
+    assert 'dp_step' in off.state_dict()
+    old = {k: v for k, v in on.state_dict().items() if k != 'dp_step'}
+    off.dp_step.fill_(7)
+    off.load_state_dict(old)  # strict
+    assert int(off.dp_step) == 0
+    assert 'dp_step' not in PVT(arch='tiny').state_dict()  # no LA layer, no counter
 
 
 def test_drop_path_is_stochastic_in_training_only():
@@ -313,12 +325,10 @@ def test_dp_loss_has_no_minimum_at_uniform_attention():
 def test_dp_loss_shapes_only_the_la_transforms(attention):
     """The DP loss must not reach the attention an LA layer inherits (it collapsed that VA
     attention to uniform when it did); it trains Theta/Psi."""
-    arch = dict(SMALL_ARCH) if attention == 'sra' else \
-        {k: v for k, v in SMALL_ARCH.items() if k != 'sr_ratios'}
-    model = build(arch, attention=attention, dp_loss_weight=1.0,
+    model = build(narrow_arch(attention), attention=attention, dp_loss_weight=1.0,
                   **({} if attention == 'sra' else dict(window_size=4))).train()
     with torch.no_grad():
-        for m in model._la_layers:
+        for m in model.la_layers:
             m.theta.weight.add_(0.1 * torch.randn_like(m.theta.weight))
     model(torch.randn(1, 3, 64, 64))
     model.aux_losses()['loss_dp'].backward()

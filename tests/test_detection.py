@@ -113,7 +113,8 @@ def test_short_training_run_loss_finite_and_decreasing(coco_root, tmp_path):
     losses = [float(v) for v in hub.get_scalar('train/loss').data[0]]
     dp = [float(v) for v in hub.get_scalar('train/loss_dp').data[0]]
     assert len(losses) == 16 and all(math.isfinite(v) for v in losses)
-    assert all(math.isfinite(v) and v >= 0 for v in dp)  # loss_dp reaches the log
+    # loss_dp reaches the log, every step (a positive loss: attention is not yet dominant)
+    assert len(dp) == 16 and all(math.isfinite(v) and v > 0 for v in dp)
     first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
     assert last < 0.9 * first, losses
 
@@ -146,18 +147,20 @@ def test_coco_metric_evaluates_predictions(coco_root):
 def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch):
     """A checkpoint written by training is evaluated by the test path (tools/test.py's)."""
     from lavit_mm.apis import build_runner
+    # a 2-iteration model scores below mmdet's 0.05 threshold: keep every box for the metric
     cfg = _demo_cfg(coco_root, tmp_path, **{
         'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
-        'default_hooks.checkpoint.interval': 2})
-    build_runner(cfg, 'train').train()
+        'default_hooks.checkpoint.interval': 2, 'model.test_cfg.score_thr': 0.0})
+    runner = build_runner(cfg, 'train')
+    runner.train()
+    val_map = runner.message_hub.get_scalar('val/coco/bbox_mAP').current()
     ckpt = tmp_path / 'iter_2.pth'
     assert ckpt.is_file()
-    # a 2-iteration model scores below mmdet's 0.05 threshold: keep every box for the metric
     cfg = _demo_cfg(coco_root, tmp_path / 'test', **{'model.test_cfg.score_thr': 0.0})
     # what tools/test.py does for the user's own checkpoint (scoped to this test)
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     metrics = build_runner(cfg, 'test', checkpoint=str(ckpt)).test()
-    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+    assert metrics['coco/bbox_mAP'] == pytest.approx(val_map)  # the same model, two paths
     assert {'coco/bbox_mAP_50', 'coco/bbox_mAP_s', 'coco/bbox_mAP_l'} <= set(metrics)
 
 

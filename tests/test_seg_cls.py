@@ -135,9 +135,8 @@ def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
     losses = [float(v) for v in hub.get_scalar('train/decode.loss_ce').data[0]]
     assert len(losses) == 12 and all(math.isfinite(v) for v in losses)
     assert sum(losses[-3:]) < sum(losses[:3])
-    assert hub.get_scalar('train/loss_dp').current() >= 0
+    assert hub.get_scalar('train/loss_dp').current() > 0
     miou = hub.get_scalar('val/mIoU').current()
-    assert 0 <= miou <= 100
     # tools/test.py's path: the checkpoint, mmseg's IoUMetric, mIoU
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')
@@ -157,9 +156,8 @@ def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     hub = runner.message_hub
     losses = [float(v) for v in hub.get_scalar('train/loss').data[0]]
     assert len(losses) == 12 and all(math.isfinite(v) for v in losses)
-    assert hub.get_scalar('train/loss_dp').current() >= 0
+    assert hub.get_scalar('train/loss_dp').current() > 0
     top1 = hub.get_scalar('val/accuracy/top1').current()
-    assert 0 <= top1 <= 100
     # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')

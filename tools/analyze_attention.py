@@ -25,8 +25,8 @@ import torch
 from lavit_mm.analysis.attention import collect_attention, dp_diagnosis, similarity_rows
 from lavit_mm.analysis.attention_plots import (plot_cross_layer_heatmaps, plot_head_similarity,
                                                plot_overlays, plot_similarity_curves)
-from lavit_mm.analysis.benchmark import (PRESETS, build_backbone, config_backbone,
-                                         parse_model_spec)
+from lavit_mm.models.model_spec import (PRESETS, build_backbone, config_backbone,
+                                        parse_model_spec)
 from lavit_mm.apis import allow_full_checkpoint_unpickling
 from lavit_mm.models.checkpoint import load_pretrained
 
@@ -57,12 +57,8 @@ def load_model(spec: str, seed: int):
     if checkpoint:
         if not osp.isfile(checkpoint):
             raise SystemExit(f'checkpoint {checkpoint} does not exist')
-        try:
-            report = load_pretrained(backbone, checkpoint, prefix='backbone.')
-        except ValueError as e:
-            if 'no key starting with' not in str(e):
-                raise
-            report = load_pretrained(backbone, checkpoint)  # a backbone-only checkpoint
+        # a detector/classifier checkpoint, or a backbone-only one
+        report = load_pretrained(backbone, checkpoint, prefix=('backbone.', None))
         if report.missing:
             print(f'warning: {checkpoint}: {len(report.missing)} backbone weights missing, '
                   f'e.g. {report.missing[:3]}', file=sys.stderr)

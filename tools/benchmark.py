@@ -16,8 +16,8 @@ import sys
 
 import torch
 
-from lavit_mm.analysis.benchmark import PRESETS, SHAPES, ratio, run_benchmark, to_csv, \
-    to_markdown
+from lavit_mm.analysis.benchmark import SHAPES, ratio, run_benchmark, to_csv, to_markdown
+from lavit_mm.models.model_spec import PRESETS
 
 DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
                   'mmdet_pvtv2_b2', 'swin_t', 'mmdet_swin_t']

@@ -3,6 +3,6 @@
 _base_ = '../_base_/neon_trees/detector.py'
 model = dict(
     backbone=dict(_delete_=True, type='lavit_mm.LaViT', attention='window', arch='tiny',
-                  dp_loss_weight=1.0, drop_path_rate=0.2,
+                  drop_path_rate=0.2,
                   out_indices=(0, 1, 2, 3), init_cfg=None),
     neck=dict(in_channels=[96, 192, 384, 768]))

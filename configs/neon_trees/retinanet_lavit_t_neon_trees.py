@@ -2,7 +2,7 @@
 # (configs/_base_/neon_trees/detector.py).
 _base_ = '../_base_/neon_trees/detector.py'
 model = dict(
-    backbone=dict(_delete_=True, type='lavit_mm.LaViT', arch='tiny', dp_loss_weight=1.0,
+    backbone=dict(_delete_=True, type='lavit_mm.LaViT', arch='tiny',
                   drop_path_rate=0.1,
                   out_indices=(0, 1, 2, 3), init_cfg=None),
     neck=dict(in_channels=[64, 128, 320, 512]))

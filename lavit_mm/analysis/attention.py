@@ -212,14 +212,12 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
             if not getattr(attn, 'is_less_attention', False):
                 continue
             prev = states[j - 1]
-            if isinstance(prev, WindowState):  # one value: windows are not sampled
-                transformed, draws = attn.transform(prev, prev.hw_q), [None]
-            else:
-                hw_k = attn.key_grid(prev.hw_q)
-                transformed, draws = attn.transform(prev, prev.hw_q, hw_k), list(seeds)
+            transformed = attn.transform(prev, prev.hw_q)
+            draws = [None] if isinstance(prev, WindowState) else list(seeds)  # windows: all
 
             def mean_dp(state) -> float:
-                return float(torch.stack([attn.dp_loss(state, s) for s in draws]).mean())
+                return float(torch.stack([attn.dp_loss_of(state, s, backbone.dp_margin)
+                                          for s in draws]).mean())
             same_grid = tuple(prev.hw_k) == tuple(transformed.hw_k)
             rows.append(dict(stage=i + 1, layer=j + 1,
                              inherited=mean_dp(prev) if same_grid else float('nan'),

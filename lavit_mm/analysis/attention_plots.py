@@ -1,22 +1,27 @@
 """PNG figures of the attention analysis (``attention.py``): heatmaps, curves, overlays.
 
 Each figure puts the analysed models side by side (one column per model), so a LaViT and its
-PVT baseline are compared on one page.
+PVT baseline are compared on one page. Figures are drawn on matplotlib's Agg canvas directly,
+so importing this module leaves the process's pyplot backend alone.
 """
 from typing import Dict, List, Sequence, Tuple
 
-import matplotlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from .attention import (LayerAttention, cross_head_similarity, cross_layer_similarity,  # noqa
+from .attention import (LayerAttention, cross_head_similarity, cross_layer_similarity,
                         query_attention_map)
 
 Analysed = Dict[str, List[List[LayerAttention]]]  # model name -> per stage -> layers
+
+
+def _figure(size: Tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _labels(layers: Sequence[LayerAttention]) -> List[str]:
@@ -27,8 +32,8 @@ def plot_cross_layer_heatmaps(analysed: Analysed, path: str) -> None:
     """One L x L heatmap per stage (rows) and model (columns)."""
     names = list(analysed)
     stages = max(len(s) for s in analysed.values())
-    fig, axes = plt.subplots(stages, len(names), figsize=(3.6 * len(names), 3.2 * stages),
-                             squeeze=False)
+    fig = _figure((3.6 * len(names), 3.2 * stages))
+    axes = fig.subplots(stages, len(names), squeeze=False)
     for c, name in enumerate(names):
         for r in range(stages):
             ax = axes[r][c]
@@ -48,14 +53,14 @@ def plot_cross_layer_heatmaps(analysed: Analysed, path: str) -> None:
             ax.set_title(f'{name}: stage {r + 1}', fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.6, label='cross-layer cosine similarity')
     fig.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(fig)
 
 
 def plot_similarity_curves(analysed: Analysed, path: str) -> None:
     """DeepViT's curve: similarity of each layer with the next one, along the depth of each
     stage; one panel per stage, one line per model; LA layers marked with a cross."""
     stages = max(len(s) for s in analysed.values())
-    fig, axes = plt.subplots(1, stages, figsize=(3.4 * stages, 3.0), squeeze=False)
+    fig = _figure((3.4 * stages, 3.0))
+    axes = fig.subplots(1, stages, squeeze=False)
     for r in range(stages):
         ax = axes[0][r]
         for name, per_stage in analysed.items():
@@ -76,14 +81,14 @@ def plot_similarity_curves(analysed: Analysed, path: str) -> None:
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(fig)
 
 
 def plot_head_similarity(analysed: Analysed, path: str) -> None:
     """Per model: the mean cross-head similarity of every layer (bars, by stage) and the
     h x h head-similarity heatmap of the last layer of the last stage."""
     names = list(analysed)
-    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 6.4), squeeze=False)
+    fig = _figure((4.2 * len(names), 6.4))
+    axes = fig.subplots(2, len(names), squeeze=False)
     for c, name in enumerate(names):
         labels, values, colors = [], [], []
         for layers in analysed[name]:
@@ -108,7 +113,6 @@ def plot_head_similarity(analysed: Analysed, path: str) -> None:
                              f'({last.kind})', fontsize=8)
     fig.colorbar(im, ax=axes[1].tolist(), shrink=0.7)
     fig.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(fig)
 
 
 def plot_overlays(image: np.ndarray, analysed: Analysed, points: Sequence[Tuple[float, float]],
@@ -119,8 +123,8 @@ def plot_overlays(image: np.ndarray, analysed: Analysed, points: Sequence[Tuple[
     names = list(analysed)
     stages = max(len(s) for s in analysed.values())
     H, W = image.shape[:2]
-    fig, axes = plt.subplots(len(names), stages, figsize=(3.2 * stages, 3.0 * len(names)),
-                             squeeze=False)
+    fig = _figure((3.2 * stages, 3.0 * len(names)))
+    axes = fig.subplots(len(names), stages, squeeze=False)
     for r, name in enumerate(names):
         for c in range(stages):
             ax = axes[r][c]
@@ -142,4 +146,3 @@ def plot_overlays(image: np.ndarray, analysed: Analysed, points: Sequence[Tuple[
                          fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(fig)

@@ -17,7 +17,6 @@ slow drifts of a shared machine hit all models alike and ratios between rows are
   our rule for the fused attention kernel (``complexity.py``); achieved GFLOP/s count 2 FLOPs
   per multiply-add, as the matmul peak does.
 """
-import ast
 import copy
 import csv
 import io
@@ -27,38 +26,14 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
+from ..models.model_spec import build_backbone, parse_model_spec
 from .complexity import count_flops, count_params
 
-# Named backbones: ours, and mmdet's implementations of the same networks for reference.
-# LaViTs carry the DP loss weight of the training configs (its cost is part of a step).
-PRESETS: Dict[str, dict] = {
-    'lavit_t': dict(type='lavit_mm.LaViT', arch='tiny', dp_loss_weight=1.0),
-    'lavit_s': dict(type='lavit_mm.LaViT', arch='small', dp_loss_weight=1.0),
-    'lavit_b': dict(type='lavit_mm.LaViT', arch='base', dp_loss_weight=1.0),
-    'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2,
-                        dp_loss_weight=1.0),
-    # + Less-Attention in stage 1 too (one VA layer per stage at its start)
-    'lavit_s_lite': dict(type='lavit_mm.LaViT', la_key_stride=2, dp_loss_weight=1.0,
-                         arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
-                                   mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1],
-                                   depths=[3, 4, 6, 3], num_va=[1, 2, 3, 2])),
-    'lavit_swin_t': dict(type='lavit_mm.LaViT', arch='tiny', attention='window',
-                         dp_loss_weight=1.0),
-    'pvt_t': dict(type='lavit_mm.PVT', arch='tiny'),
-    'pvt_s': dict(type='lavit_mm.PVT', arch='small'),
-    'pvt_m': dict(type='lavit_mm.PVT', arch='medium'),
-    'swin_t': dict(type='lavit_mm.Swin', arch='tiny'),
-    'mmdet_pvt_s': dict(type='mmdet.PyramidVisionTransformer', num_layers=[3, 4, 6, 3]),
-    'mmdet_pvt_t': dict(type='mmdet.PyramidVisionTransformer', num_layers=[2, 2, 2, 2]),
-    'mmdet_pvtv2_b2': dict(type='mmdet.PyramidVisionTransformerV2', num_layers=[3, 4, 6, 3]),
-    'mmdet_swin_t': dict(type='mmdet.SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2],
-                         num_heads=[3, 6, 12, 24], window_size=7),
-}
 SHAPES = {'224': (224, 224), '512': (512, 512), '800x1333': (800, 1333)}
 
 
@@ -71,64 +46,6 @@ def parse_shape(name: str) -> Tuple[int, int]:
     if len(sizes) not in (1, 2) or min(sizes) < 1:
         raise ValueError(f'benchmark: input shape {name!r} is not N or HxW (e.g. 800x1333)')
     return (sizes[0], sizes[-1])
-
-
-def config_backbone(path: str):
-    """A config file -> (the loaded Config, its ``model.backbone`` as a dict)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'benchmark: config {path} does not exist')
-    from mmengine.config import Config
-    cfg = Config.fromfile(path)
-    backbone = cfg.model.get('backbone')
-    if backbone is None:
-        raise ValueError(f'benchmark: {path} has no model.backbone')
-    return cfg, backbone.to_dict()
-
-
-def parse_model_spec(spec: str) -> Tuple[str, dict]:
-    """A preset name, ``name+key=value,...`` (a preset with overrides), a config file (its
-    ``model.backbone``), or a dict literal. Returns (row name, backbone config)."""
-    if spec.endswith('.py'):
-        return os.path.splitext(os.path.basename(spec))[0], config_backbone(spec)[1]
-    text = spec.strip()
-    if text.startswith('{') or text.startswith('dict('):
-        cfg = (ast.literal_eval(text) if text.startswith('{')
-               else parse_keywords(text[len('dict('):-1], spec))
-        if not isinstance(cfg, dict) or 'type' not in cfg:
-            raise ValueError(f'benchmark: model dict {spec} needs a "type"')
-        return cfg['type'].split('.')[-1], cfg
-    name, _, overrides = spec.partition('+')
-    if name not in PRESETS:
-        raise ValueError(f'benchmark: unknown model {name!r}; use one of {sorted(PRESETS)}, '
-                         f'a config .py file, or a dict literal')
-    return spec, dict(copy.deepcopy(PRESETS[name]), **parse_keywords(overrides, spec))
-
-
-def parse_keywords(text: str, spec: str) -> dict:
-    """'a=1, b=[2, 3]' -> {'a': 1, 'b': [2, 3]} (Python literals only)."""
-    try:
-        call = ast.parse(f'dict({text})', mode='eval').body
-        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
-    except (SyntaxError, ValueError) as e:
-        raise ValueError(f'benchmark: cannot read {spec!r}: write key=value pairs with Python '
-                         f'literals, e.g. lavit_s+la_key_stride=2,with_cp=True') from e
-
-
-def build_backbone(cfg: dict) -> nn.Module:
-    """Builds ours through lavit_mm's registry, ``mmdet.*`` through mmdet's."""
-    cfg = copy.deepcopy(cfg)
-    kind = cfg['type']
-    if kind.startswith('mmdet.'):
-        import mmdet.models  # noqa: F401  (registers mmdet's backbones)
-        from mmdet.registry import MODELS as MMDET_MODELS
-        cfg['type'] = kind[len('mmdet.'):]
-        model = MMDET_MODELS.build(cfg)
-    else:
-        import lavit_mm.models  # noqa: F401
-        from lavit_mm.registry import MODELS
-        model = MODELS.build(cfg)
-    model.init_weights()
-    return model
 
 
 @dataclass

@@ -6,6 +6,7 @@ and check a few things whose failure inside the Runner would be obscure.
 """
 import os
 import os.path as osp
+from contextlib import contextmanager
 from typing import Optional, Sequence
 
 import torch
@@ -99,29 +100,42 @@ def _replace_type(node, old: str, new: str) -> int:
     return count
 
 
-def adapt_distributed_to_cpu(cfg: Config) -> None:
+@contextmanager
+def _cuda_set_device_skipped():
+    """mmengine's init_dist calls ``torch.cuda.set_device`` unconditionally, which fails
+    without CUDA: skip it while the runner is built, and put it back afterwards."""
+    original = torch.cuda.set_device
+    torch.cuda.set_device = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = original
+
+
+def adapt_distributed_to_cpu(cfg: Config) -> bool:
     """Makes a multi-process launch work without GPUs (torchrun/slurm on CPU, gloo backend).
 
-    Each change answers a failure of mmengine 0.10.7 seen on CPU (STACK.md, trap 9) and is
+    Each change answers a failure of mmengine 0.10.7 seen on CPU (docs/install.md) and is
     applied only when the launcher is distributed and no CUDA device exists, so GPU runs are
-    unchanged: mmengine's init_dist calls torch.cuda.set_device unconditionally (made a
-    no-op); DDP refuses device_ids on CPU modules; NCCL needs GPUs (gloo instead);
+    unchanged: DDP refuses device_ids on CPU modules; NCCL needs GPUs (gloo instead);
     SyncBatchNorm refuses CPU modules (plain BN, each process normalising its own batch).
+    Returns whether it applied; then mmengine's ``torch.cuda.set_device`` call must be
+    skipped while the runner is built (``build_runner`` does).
     """
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
-        return
-    torch.cuda.set_device = lambda *args, **kwargs: None
+        return False
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     replaced = _replace_type(cfg.model, 'SyncBN', 'BN')
     print_log('distributed on CPU: gloo backend, DDP without device_ids'
               + (f', {replaced} SyncBN -> BN' if replaced else ''), logger='current')
+    return True
 
 
 def finish_distributed() -> None:
     """On CPU/gloo, rank 0 sometimes aborts at exit ('terminate called without an active
-    exception') unless the process group is destroyed first (STACK.md, trap 9c)."""
+    exception') unless the process group is destroyed first (seen with mmengine 0.10.7)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized() \
             and not torch.cuda.is_available():
         torch.distributed.destroy_process_group()
@@ -168,5 +182,7 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
         check_data_roots(cfg, ['test_dataloader'])
     else:
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
-    adapt_distributed_to_cpu(cfg)
+    if adapt_distributed_to_cpu(cfg):
+        with _cuda_set_device_skipped():
+            return Runner.from_cfg(cfg)
     return Runner.from_cfg(cfg)

@@ -9,7 +9,7 @@ import os.path as osp
 import pickle
 import zipfile
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -27,9 +27,11 @@ class LoadReport:
                 f'{self.missing}; unused {len(self.unused)}: {self.unused}')
 
 
-def extract_state_dict(checkpoint, prefix: Optional[str] = None,
+def extract_state_dict(checkpoint, prefix: Union[None, str, Sequence[Optional[str]]] = None,
                        source: str = 'checkpoint') -> Dict[str, torch.Tensor]:
-    """The (prefix-stripped) state dict of an mmengine/timm/official checkpoint object."""
+    """The (prefix-stripped) state dict of an mmengine/timm/official checkpoint object.
+    ``prefix`` may list candidates, the first one some key starts with is used (None: no
+    prefix), e.g. ``('backbone.', None)`` for a whole-model or a backbone-only checkpoint."""
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{source} is not a state dict or a checkpoint dict '
                          f'(got {type(checkpoint).__name__})')
@@ -39,6 +41,9 @@ def extract_state_dict(checkpoint, prefix: Optional[str] = None,
             state = state[key]
             break
     state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    if isinstance(prefix, (list, tuple)):
+        matching = [p for p in prefix if not p or any(k.startswith(p) for k in state)]
+        prefix = matching[0] if matching else prefix[0]  # none: the first one's error
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         stripped = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
@@ -119,7 +124,8 @@ def verify_checkpoint_file(path: str, fix: str) -> None:
             raise ValueError(f'{path} is not a torch checkpoint: {fix}')
 
 
-def load_pretrained(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
+def load_pretrained(model: torch.nn.Module, filename: str,
+                    prefix: Union[None, str, Sequence[Optional[str]]] = None,
                     logger=None) -> LoadReport:
     """Loads ``filename`` into ``model`` (see module docstring); returns the report."""
     if '://' not in filename:
@@ -136,7 +142,8 @@ def load_pretrained(model: torch.nn.Module, filename: str, prefix: Optional[str]
     own = model.state_dict()
     report = LoadReport(
         loaded=[k for k in state if k in own],
-        missing=[k for k in own if k not in state],
+        # the DP loss's step counter is training state, not a weight: a fresh one is right
+        missing=[k for k in own if k not in state and k.split('.')[-1] != 'dp_step'],
         unused=[k for k in state if k not in own])
     if not report.loaded:
         raise ValueError(

@@ -4,8 +4,8 @@ Each takes a state dict (already stripped of any ``backbone.``/``module.`` prefi
 returns a new one in our key layout, leaving the input untouched. Keys with no counterpart
 (classification heads, cls tokens, buffers) are dropped. A state dict of another layout gets
 a ``ValueError`` naming the layout it looks like. Loading the result into a LaViT adapts VA
-weights to LA layers (``adapt_to_model``): an LA layer keeps the value projection and leaves
-the query/key projections unused.
+weights to LA layers (``checkpoint.checkpoint_filter_fn``): an LA layer keeps the value
+projection and leaves the query/key projections unused.
 
 Layouts (key names from the official code and from mmdet 3.x):
 

@@ -22,8 +22,8 @@ from typing import Callable, Tuple
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from lavit_mm.analysis.benchmark import (build_backbone, parse_keywords, parse_model_spec,
-                                         parse_shape, rotated, timed_ms, train_step_fns)
+from lavit_mm.analysis.benchmark import parse_shape, rotated, timed_ms, train_step_fns
+from lavit_mm.models.model_spec import build_backbone, parse_keywords, parse_model_spec
 from lavit_mm.analysis.compare import build_model, config_scope, load_with_options
 
 

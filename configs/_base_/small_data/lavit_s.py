@@ -1,6 +1,6 @@
 # LaViT-S for 28-64 px images (small-32px), on the small-data recipe.
 _base_ = './classifier.py'
 model = dict(
-    backbone=dict(type='lavit_mm.LaViT', arch='small-32px', dp_loss_weight=1.0, out_indices=(3, ),
+    backbone=dict(type='lavit_mm.LaViT', arch='small-32px', out_indices=(3, ),
                   drop_path_rate=0.1),
     head=dict(in_channels=512))

@@ -2,6 +2,6 @@
 _base_ = './classifier.py'
 model = dict(
     backbone=dict(type='lavit_mm.LaViT', attention='window', arch='tiny-32px',
-                  dp_loss_weight=1.0, out_indices=(3, ),
+                  out_indices=(3, ),
                   drop_path_rate=0.1),
     head=dict(in_channels=768))

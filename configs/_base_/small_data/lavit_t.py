@@ -1,6 +1,6 @@
 # LaViT-T for 28-64 px images (tiny-32px: 2x2 patches, reductions 2/1/1/1), small-data recipe.
 _base_ = './classifier.py'
 model = dict(
-    backbone=dict(type='lavit_mm.LaViT', arch='tiny-32px', dp_loss_weight=1.0, out_indices=(3, ),
+    backbone=dict(type='lavit_mm.LaViT', arch='tiny-32px', out_indices=(3, ),
                   drop_path_rate=0.1),
     head=dict(in_channels=512))

@@ -31,8 +31,11 @@ class LaViT(HierarchicalViT):
         attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin).
         norm_after_stage: LayerNorm on each output (default True, our choice: normalised
             inputs for FPN/heads, as Swin and PVT v2 do).
+        dp_loss_weight: the DP loss's weight, 1.0 by default (LaViT trains with it).
+        norm_cfg: LayerNorm eps 1e-6 for 'sra' (PVT's), 1e-5 for 'window' (Swin's).
         See :class:`HierarchicalViT` for the other arguments.
     """
+    default_dp_loss_weight = 1.0
     arch_zoo = {
         'tiny': less_attention(pvt_arch([2, 2, 2, 2])),
         'small': less_attention(pvt_arch([3, 4, 6, 3])),

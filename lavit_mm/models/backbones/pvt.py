@@ -41,5 +41,8 @@ class PVT(HierarchicalViT):
     }
 
     def __init__(self, arch='tiny', patch_padding=0, cross_stage_residual=False, **kwargs):
+        if kwargs.get('attention', 'sra') != 'sra':
+            raise ValueError(f"PVT: attention={kwargs['attention']!r}: PVT is the 'sra' kind; "
+                             f"use Swin or LaViT(attention='window') for windows")
         super().__init__(arch=arch, patch_padding=patch_padding,
                          cross_stage_residual=cross_stage_residual, **kwargs)

@@ -41,6 +41,10 @@ class Swin(HierarchicalViT):
 
     def __init__(self, arch='tiny', window_size=None, norm_after_stage=True,
                  norm_cfg=dict(type='LN'), **kwargs):
+        for fixed in ('attention', 'cross_stage_residual'):
+            if fixed in kwargs:
+                raise ValueError(f"Swin: {fixed} is fixed (the 'window' kind, no cross-stage "
+                                 f"residual); remove it, or use LaViT for other choices")
         super().__init__(arch=arch, attention='window', window_size=window_size,
                          norm_after_stage=norm_after_stage, norm_cfg=norm_cfg,
                          cross_stage_residual=False, **kwargs)

@@ -1,16 +1,21 @@
-from .attention_state import AttentionState, attend, mix_heads
+from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .block import Mlp, TransformerBlock
 from .cross_stage import CrossStageResidual
 from .dp_loss import diagonality_preserving_loss, sra_dp_loss
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
-from .sra import SpatialReduction, SRAttention, SRLessAttention
+from .kind import ATTENTION_KINDS, AttentionKind, LayerArgs, register_attention_kind
+from .less_attention import LessAttentionMixin
+# the attention kinds register themselves on import
+from .sra import SpatialReduction, SpatialReductionKind, SRAttention, SRLessAttention
 from .token_transform import TokenGridTransform
-from .window import WindowAttention, WindowLessAttention, WindowState
+from .window import ShiftedWindowKind, WindowAttention, WindowLessAttention, WindowState
 
 __all__ = [
-    'AttentionState', 'attend', 'Mlp', 'TransformerBlock', 'CrossStageResidual',
-    'diagonality_preserving_loss', 'sra_dp_loss', 'PatchEmbed', 'PositionEmbedding',
-    'nchw_to_nlc', 'nlc_to_nchw', 'SpatialReduction', 'SRAttention', 'SRLessAttention',
-    'TokenGridTransform', 'PatchMerging', 'WindowAttention', 'WindowLessAttention',
+    'AttentionBase', 'AttentionState', 'attend', 'Mlp', 'TransformerBlock',
+    'CrossStageResidual', 'diagonality_preserving_loss', 'sra_dp_loss', 'PatchEmbed',
+    'PositionEmbedding', 'nchw_to_nlc', 'nlc_to_nchw', 'ATTENTION_KINDS', 'AttentionKind',
+    'LayerArgs', 'register_attention_kind', 'LessAttentionMixin', 'SpatialReduction',
+    'SpatialReductionKind', 'SRAttention', 'SRLessAttention', 'TokenGridTransform',
+    'PatchMerging', 'ShiftedWindowKind', 'WindowAttention', 'WindowLessAttention',
     'WindowState', 'mix_heads'
 ]

@@ -122,8 +122,8 @@ def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:
 
 
 class AttentionBase(nn.Module):
-    """What every attention kind has: heads, the folded scale, the output projection, the
-    dropouts, and the switch the backbone sets when the DP loss is on (LA layers)."""
+    """What every attention kind has: heads, the folded scale, the output projection and the
+    dropouts. ``key_grid(hw)``: the key grid the layer attends to for queries on ``hw``."""
     is_less_attention = False
 
     def __init__(self, dims: int, num_heads: int, attn_drop: float, proj_drop: float):
@@ -136,9 +136,9 @@ class AttentionBase(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(dims, dims)
         self.proj_drop = nn.Dropout(proj_drop)
-        self.compute_dp_loss = False
-        self.dp_margin = 1.0  # set by the backbone (``dp_margin``)
-        self.dp_seed = 0  # set by the backbone before each training forward
 
     def dropout_p(self) -> float:
         return self.attn_drop if self.training else 0.
+
+    def key_grid(self, hw: HW) -> HW:
+        raise NotImplementedError

@@ -33,12 +33,12 @@ class TransformerBlock(nn.Module):
 
     @property
     def is_less_attention(self) -> bool:
-        return self.attn.is_less_attention
+        return getattr(self.attn, 'is_less_attention', False)
 
-    def forward(self, x, hw, context=None):
-        """context: the previous layer's attention (LA) or a cross-stage extension (VA).
-        Returns (x, this layer's attention state, its DP loss or None)."""
-        y, state, dp = self.attn(self.norm1(x), hw, context)
+    def forward(self, x, hw, prev=None, extension=None):
+        """x: (B, N, C) -> (B, N, C) and this layer's attention state. ``prev``/``extension``
+        go to the attention (``layers/kind.py`` states the call)."""
+        y, state = self.attn(self.norm1(x), hw, prev=prev, extension=extension)
         x = x + self.drop_path(y)
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        return x, state, dp
+        return x, state

@@ -1,4 +1,4 @@
-"""Cross-stage attention residual (LAVIT.md, default 5, with a low-rank head map).
+"""Cross-stage attention residual (docs/design.md; our low-rank head map).
 
 The last attention of stage m-1, ``A'_g = q'_g k'_g^T`` per head g, is pooled to stage m's
 query grid (2x2 when the stride doubles) and key grid (equal when R halves; adaptive pooling

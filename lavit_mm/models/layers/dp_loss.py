@@ -2,7 +2,7 @@
 
 Paper: ``L_DP = sum_ij |A_ij - A_ji| + sum_i ((N-1) A_ii - sum_{j!=i} A_ij)``. As printed, the
 second term shrinks the diagonal, while the stated intent is symmetry and diagonal dominance
-(``A_ii > A_ij``); raw, it is O(N^2) and overwhelms the task loss (LAVIT.md).
+(``A_ii > A_ij``); raw, it is O(N^2) and overwhelms the task loss (docs/design.md).
 
 Our choice: on attention *probabilities* P (rows sum to 1), two terms, each in [0, 1]:
 - symmetry:  ``sum_ij |P_ij - P_ji| / (2M)``;
@@ -41,7 +41,7 @@ def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: i
     Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
     (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
     "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
-    attention of LAVIT.md default 6, at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The offset
+    attention (docs/design.md, "DP loss"), at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The offset
     comes from ``seed`` (the backbone's training step and the layer), not the global RNG, so
     a resumed run and a checkpointed re-forward draw the same offsets.
     """

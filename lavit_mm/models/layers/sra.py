@@ -14,6 +14,8 @@ from mmcv.cnn import build_norm_layer
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
+from .kind import AttentionKind, LayerArgs, register_attention_kind
+from .less_attention import LessAttentionMixin
 from .token_transform import TokenGridTransform
 
 HW = Tuple[int, int]
@@ -46,10 +48,9 @@ class SpatialReduction(nn.Module):
 
 class _SRABase(AttentionBase):
 
-    def __init__(self, dims: int, num_heads: int, sr_ratio: int, qkv_bias: bool,
-                 attn_drop: float, proj_drop: float, norm_cfg: dict):
-        super().__init__(dims, num_heads, attn_drop, proj_drop)
-        self.reduce = SpatialReduction(dims, sr_ratio, norm_cfg)
+    def __init__(self, args: LayerArgs, sr_ratio: int):
+        super().__init__(args.dims, args.num_heads, args.attn_drop, args.proj_drop)
+        self.reduce = SpatialReduction(args.dims, sr_ratio, args.norm_cfg)
 
     def key_grid(self, hw: HW) -> HW:
         return self.reduce.grid(hw)
@@ -68,18 +69,18 @@ class _SRABase(AttentionBase):
 class SRAttention(_SRABase):
     """Vanilla attention over spatially reduced keys/values (PVT v1).
 
-    ``forward(x, hw, extension)``: ``extension`` is an optional cross-stage residual,
-    a pair (q_ext, k_ext) concatenated to q/k along the feature axis.
+    ``extension``: the cross-stage residual's (q_ext, k_ext), concatenated to q/k along the
+    feature axis; ``prev`` is not used (a VA layer computes its own attention).
     """
 
-    def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
-                 norm_cfg=dict(type='LN')):
-        super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
-        self.q = nn.Linear(dims, dims, bias=qkv_bias)
-        self.kv = nn.Linear(dims, 2 * dims, bias=qkv_bias)
+    def __init__(self, args: LayerArgs, sr_ratio: int = 1):
+        super().__init__(args, sr_ratio)
+        self.q = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
+        self.kv = nn.Linear(args.dims, 2 * args.dims, bias=args.qkv_bias)
 
-    def forward(self, x: torch.Tensor, hw: HW,
+    def forward(self, x: torch.Tensor, hw: HW, prev: Optional[AttentionState] = None,
                 extension: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
+        """x: (B, N, C) -> (B, N, C) and this layer's attention."""
         q = self.heads(self.q(x)) * self.scale  # (B, h, N, d)
         x_r, hw_k = self.reduce(x, hw)  # (B, N_r, C)
         k, v = map(self.heads, self.kv(x_r).chunk(2, dim=-1))  # 2 x (B, h, N_r, d)
@@ -87,10 +88,10 @@ class SRAttention(_SRABase):
             q = torch.cat([q, extension[0]], dim=-1)  # (B, h, N, d + e)
             k = torch.cat([k, extension[1]], dim=-1)  # (B, h, N_r, d + e)
         state = AttentionState(q, k, hw, hw_k, own_dims=self.head_dims)
-        return self.output(state, v), state, None
+        return self.output(state, v), state
 
 
-class SRLessAttention(_SRABase):
+class SRLessAttention(LessAttentionMixin, _SRABase):
     """Less-Attention over spatially reduced values: no q/k projection; the logits are the
     previous layer's, transformed by Theta (key axis) and Psi (query axis), identity-init.
 
@@ -99,22 +100,19 @@ class SRLessAttention(_SRABase):
     coarse one (its kernel centred on every s-th key; a following LA layer, already on the
     coarse grid, maps it to itself), and the values are the s x s means of the reduced tokens.
     The attention products of the layer shrink s^2-fold; see docs/performance.md.
-
-    ``forward(x, hw, state)`` with ``state`` the previous layer's :class:`AttentionState`.
     """
-    is_less_attention = True
 
-    def __init__(self, dims, num_heads, sr_ratio=1, qkv_bias=True, attn_drop=0., proj_drop=0.,
-                 norm_cfg=dict(type='LN'), kernel_size=3, head_mix=False, key_stride=1):
-        super().__init__(dims, num_heads, sr_ratio, qkv_bias, attn_drop, proj_drop, norm_cfg)
+    def __init__(self, args: LayerArgs, sr_ratio: int = 1, kernel_size: int = 3,
+                 key_stride: int = 1):
+        super().__init__(args, sr_ratio)
         if key_stride < 1:
             raise ValueError(f'la_key_stride must be >= 1, got {key_stride}')
         self.key_stride = key_stride
-        self.v = nn.Linear(dims, dims, bias=qkv_bias)
-        self.theta = TokenGridTransform(num_heads, kernel_size)  # along the key axis
-        self.psi = TokenGridTransform(num_heads, kernel_size)  # along the query axis
+        self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
+        self.theta = TokenGridTransform(args.num_heads, kernel_size)  # along the key axis
+        self.psi = TokenGridTransform(args.num_heads, kernel_size)  # along the query axis
         # DeepViT re-attention: mix the transformed logits across heads (identity init)
-        self.head_mix = nn.Parameter(torch.eye(num_heads)) if head_mix else None
+        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) if args.head_mix else None
 
     def key_grid(self, hw: HW) -> HW:
         s = self.key_stride
@@ -128,30 +126,24 @@ class SRLessAttention(_SRABase):
         grid = F.avg_pool2d(grid, self.key_stride, ceil_mode=True)  # (B, C, H_k, W_k)
         return nchw_to_nlc(grid)
 
-    def forward(self, x: torch.Tensor, hw: HW, state: AttentionState):
-        if state is None:
-            raise ValueError('a Less-Attention layer needs the attention of a preceding layer '
-                             'in its stage: start each stage with at least one VA layer')
+    def attend_with(self, state: AttentionState, x: torch.Tensor, hw: HW):
         x_r, hw_r = self.reduce(x, hw)  # (B, N_r, C)
-        hw_k = self.key_grid(hw)
-        if tuple(hw) != tuple(state.hw_q) or tuple(state.hw_k) not in (tuple(hw_r), hw_k):
-            raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
-                             f'its tokens are on {hw}/{hw_r}')
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
-        new_state = self.transform(state, hw, hw_k)
-        dp = None
-        if self.training and self.compute_dp_loss:  # on the transform of a detached input
-            dp = self.dp_loss(self.transform(state.detached(), hw, hw_k), self.dp_seed)
-        return self.output(new_state, v), new_state, dp
+        return self.output(state, v), state
 
-    def dp_loss(self, state: AttentionState, seed: int) -> torch.Tensor:
+    def dp_loss_of(self, state: AttentionState, seed: int, margin: float) -> torch.Tensor:
         """The DP loss of an attention on this layer's key grid (its queries sampled one per
         key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
-        return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, self.dp_margin)
+        return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin)
 
-    def transform(self, state: AttentionState, hw: HW, hw_k: HW) -> AttentionState:
+    def transform(self, state: AttentionState, hw: HW) -> AttentionState:
         """Psi along the query axis, Theta along the key axis (strided onto the coarse key
         grid if the state is still on the VA grid), then the optional head mix."""
+        hw_k = self.key_grid(hw)
+        if tuple(hw) != tuple(state.hw_q) or \
+                tuple(state.hw_k) not in (tuple(self.reduce.grid(hw)), hw_k):
+            raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
+                             f'its tokens are on {hw}/{self.reduce.grid(hw)}')
         theta_stride = 1 if tuple(state.hw_k) == tuple(hw_k) else self.key_stride
         q = self.psi(state.q, hw)  # (B, h, N, dq)
         k = self.theta(state.k, state.hw_k, theta_stride)  # (B, h, N_k, dq)
@@ -159,3 +151,27 @@ class SRLessAttention(_SRABase):
         if self.head_mix is not None:  # (B, h, N, h*dq), (B, h, N_k, h*dq)
             q, k, own = mix_heads_split(q, k, own, self.head_mix)
         return AttentionState(q, k, hw, hw_k, own)
+
+
+@register_attention_kind
+class SpatialReductionKind(AttentionKind):
+    """'sra': PVT's spatial-reduction attention in every stage (conv patch embedding, learned
+    position table, normalised output feeding the next stage), with the cross-stage residual.
+
+    Options: ``patch_padding`` (every stage's patch embedding), ``pretrain_img_size`` (the
+    position tables' grid), ``la_kernel_size`` (Theta/Psi kernel), ``la_key_stride``,
+    ``la_head_mix``, ``cross_stage_rank``.
+    """
+    name = 'sra'
+    options = dict(patch_padding='corner', pretrain_img_size=224, la_kernel_size=3,
+                   la_key_stride=1, la_head_mix=False, cross_stage_rank=16)
+    stage_keys = ('sr_ratios', )
+    position_embedding = True
+    cross_stage_residual = True
+
+    def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        return SRAttention(args, stage.sr_ratio)
+
+    def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        return SRLessAttention(args, stage.sr_ratio, self.config['la_kernel_size'],
+                               self.config['la_key_stride'])

@@ -1,7 +1,7 @@
 """Theta/Psi of a Less-Attention layer for token grids of any size.
 
 The paper's Theta/Psi are dense ``N x N`` maps along one token axis of the attention matrix,
-which cannot serve detection inputs of varying size. Ours (LAVIT.md, default 2) is a
+which cannot serve detection inputs of varying size. Ours (docs/design.md) is a
 translation-equivariant linear map over that axis's 2-D token grid: a per-head ``k x k``
 depthwise convolution with zero padding, initialised to the identity so that a fresh LA layer
 reproduces the attention it receives.

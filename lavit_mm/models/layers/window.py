@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .dp_loss import diagonality_preserving_loss
+from .kind import AttentionKind, LayerArgs, register_attention_kind
+from .less_attention import LessAttentionMixin
 
 HW = Tuple[int, int]
 
@@ -74,8 +76,10 @@ class WindowState(AttentionState):
 
 class _WindowBase(AttentionBase):
 
-    def __init__(self, dims, num_heads, window_size, attn_drop, proj_drop):
-        super().__init__(dims, num_heads, attn_drop, proj_drop)
+    def __init__(self, args: LayerArgs, window_size: int):
+        super().__init__(args.dims, args.num_heads, args.attn_drop, args.proj_drop)
+        if window_size < 1:
+            raise ValueError(f'window_size must be >= 1, got {window_size}')
         self.window_size = window_size
 
     def key_grid(self, hw: HW) -> HW:
@@ -111,15 +115,16 @@ class _WindowBase(AttentionBase):
 
 
 class WindowAttention(_WindowBase):
-    """(Shifted-)window multi-head self-attention with relative position bias (Swin)."""
+    """(Shifted-)window multi-head self-attention with relative position bias (Swin).
+    ``prev`` is not used (a VA layer computes its own attention); windows take no
+    cross-stage ``extension``."""
 
-    def __init__(self, dims, num_heads, window_size=7, shift=False, qkv_bias=True,
-                 attn_drop=0., proj_drop=0., head_mix=False):
-        super().__init__(dims, num_heads, window_size, attn_drop, proj_drop)
+    def __init__(self, args: LayerArgs, window_size: int = 7, shift: bool = False):
+        super().__init__(args, window_size)
         self.shift = window_size // 2 if shift else 0
-        self.qkv = nn.Linear(dims, 3 * dims, bias=qkv_bias)
+        self.qkv = nn.Linear(args.dims, 3 * args.dims, bias=args.qkv_bias)
         self.relative_position_bias_table = nn.Parameter(
-            torch.zeros((2 * window_size - 1) ** 2, num_heads))
+            torch.zeros((2 * window_size - 1) ** 2, args.num_heads))
         self.register_buffer('relative_position_index', relative_position_index(window_size),
                              persistent=False)
 
@@ -128,8 +133,10 @@ class WindowAttention(_WindowBase):
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(M2, M2, -1).permute(2, 0, 1)  # (h, M^2, M^2)
 
-    def forward(self, x: torch.Tensor, hw: HW, context=None):
-        if context is not None:
+    def forward(self, x: torch.Tensor, hw: HW, prev: Optional[AttentionState] = None,
+                extension=None):
+        """x: (B, N, C) -> (B, N, C) and this layer's attention."""
+        if extension is not None:
             raise ValueError('window attention takes no cross-stage residual (see docs)')
         windows, padded = self.partition(x, hw, self.shift)  # (B, nW, M^2, C)
         q, k, v = map(self.heads, self.qkv(windows).chunk(3, dim=-1))  # 3 x (B,nW,h,M^2,d)
@@ -137,7 +144,7 @@ class WindowAttention(_WindowBase):
             if self.shift else None
         state = WindowState(q * self.scale, k, self.position_bias(), mask, self.shift, padded,
                             self.head_dims)
-        return self.output(state, v, hw), state, None
+        return self.output(state, v, hw), state
 
 
 class DenseTokenTransform(nn.Module):
@@ -152,38 +159,31 @@ class DenseTokenTransform(nn.Module):
         return self.weight.to(t.dtype) @ t  # (B, nW, h, T, d)
 
 
-class WindowLessAttention(_WindowBase):
+class WindowLessAttention(LessAttentionMixin, _WindowBase):
     """Less-Attention on windows: ``A_l = Psi A_{l-1} Theta^T`` per window and head, on the
     previous layer's window partition; values from this layer's own input."""
-    is_less_attention = True
 
-    def __init__(self, dims, num_heads, window_size=7, qkv_bias=True, attn_drop=0.,
-                 proj_drop=0., head_mix=False):
-        super().__init__(dims, num_heads, window_size, attn_drop, proj_drop)
-        self.v = nn.Linear(dims, dims, bias=qkv_bias)
-        self.theta = DenseTokenTransform(num_heads, window_size ** 2)
-        self.psi = DenseTokenTransform(num_heads, window_size ** 2)
-        self.head_mix = nn.Parameter(torch.eye(num_heads)) if head_mix else None
+    def __init__(self, args: LayerArgs, window_size: int = 7):
+        super().__init__(args, window_size)
+        self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
+        self.theta = DenseTokenTransform(args.num_heads, window_size ** 2)
+        self.psi = DenseTokenTransform(args.num_heads, window_size ** 2)
+        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) if args.head_mix else None
 
-    def forward(self, x: torch.Tensor, hw: HW, state: Optional[WindowState]):
-        if state is None:
-            raise ValueError('a Less-Attention layer needs the attention of a preceding layer '
-                             'in its stage: start each stage with at least one VA layer')
-        windows, padded = self.partition(x, hw, state.shift)
+    def attend_with(self, state: WindowState, x: torch.Tensor, hw: HW):
+        windows, _ = self.partition(x, hw, state.shift)
         v = self.heads(self.v(windows))  # (B, nW, h, M^2, d)
-        new_state = self.transform(state, padded)
-        dp = None
-        if self.training and self.compute_dp_loss:  # on the transform of a detached input
-            dp = self.dp_loss(self.transform(state.detached(), padded))
-        return self.output(new_state, v, hw), new_state, dp
+        return self.output(state, v, hw), state
 
-    def dp_loss(self, state: WindowState, seed: Optional[int] = None) -> torch.Tensor:
+    def dp_loss_of(self, state: WindowState, seed: Optional[int] = None,
+                   margin: float = 1.0) -> torch.Tensor:
         """The DP loss of a window attention, over every window (no sampling: ``seed`` is
         unused, for the signature the 'sra' layers share)."""
-        return diagonality_preserving_loss(state.logits().float().softmax(-1), self.dp_margin)
+        return diagonality_preserving_loss(state.logits().float().softmax(-1), margin)
 
-    def transform(self, state: WindowState, padded) -> WindowState:
-        """``A_l = Psi A_{l-1} Theta^T`` (and the head mix) in factored form."""
+    def transform(self, state: WindowState, hw: HW) -> WindowState:
+        """``A_l = Psi A_{l-1} Theta^T`` (and the head mix) in factored form, on the
+        previous layer's windows (same partition, shift and mask)."""
         q, k = self.psi(state.q), self.theta(state.k)
         bias = self.psi.weight @ state.bias @ self.theta.weight.transpose(-2, -1)  # (h,M2,M2)
         own = state.own_dims
@@ -191,4 +191,26 @@ class WindowLessAttention(_WindowBase):
             q, k = mix_heads(q, k, self.head_mix)
             bias = torch.einsum('hg,gij->hij', self.head_mix, bias)
             own = q.shape[-1]
-        return WindowState(q, k, bias, state.mask, state.shift, padded, own)
+        return WindowState(q, k, bias, state.mask, state.shift, state.hw_q, own)
+
+
+@register_attention_kind
+class ShiftedWindowKind(AttentionKind):
+    """'window': Swin's (shifted) windows (conv patch embedding in the first stage, 2x2 patch
+    merging after it, no position table, the tokens before the output norm feeding the next
+    stage). VA layers alternate plain and shifted windows.
+
+    Options: ``window_size`` (default: the arch's ``window_size``, else 7),
+    ``patch_padding`` (the first stage's patch embedding), ``la_head_mix``.
+    """
+    name = 'window'
+    options = dict(window_size=7, patch_padding='corner', la_head_mix=False)
+    arch_keys = ('window_size', )
+    patch_merging = True
+    norm_feeds_next = False
+
+    def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        return WindowAttention(args, self.config['window_size'], shift=index % 2 == 1)
+
+    def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        return WindowLessAttention(args, self.config['window_size'])

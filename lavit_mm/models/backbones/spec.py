@@ -1,0 +1,93 @@
+"""Typed architecture specs: an ``arch`` (a preset name or a dict of per-stage lists, the
+``arch_zoo`` convention of mmpretrain) resolved into one :class:`StageSpec` per stage.
+
+A preset may hold any number of stages; per-stage keys an attention kind needs (``sr_ratios``
+for 'sra') are named by the kind (``AttentionKind.stage_keys``), and a kind-level key
+(``window_size`` for 'window') by ``AttentionKind.arch_keys``.
+"""
+import copy
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'patch_sizes', 'num_va')
+# per-stage list key -> StageSpec field
+_FIELDS = dict(embed_dims='embed_dims', depths='depth', num_heads='num_heads',
+               mlp_ratios='mlp_ratio', patch_sizes='patch_size', num_va='num_va',
+               sr_ratios='sr_ratio')
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage: a patch embedding of ``patch_size``, then ``depth`` blocks of ``num_heads``
+    heads at width ``embed_dims``, the first ``num_va`` Vanilla Attention, the rest Less
+    Attention.
+
+    Args:
+        embed_dims: token width C.
+        depth: blocks in the stage (0: patch embedding only).
+        num_heads: attention heads; divides ``embed_dims``.
+        mlp_ratio: MLP hidden width / C.
+        patch_size: stride of the stage's patch embedding.
+        num_va: leading VA layers, in [1, depth] (an LA layer reuses the attention before it).
+        sr_ratio: spatial reduction of keys/values ('sra' only).
+    """
+    embed_dims: int
+    depth: int
+    num_heads: int
+    mlp_ratio: float
+    patch_size: int
+    num_va: int
+    sr_ratio: Optional[int] = None
+
+    @property
+    def num_la(self) -> int:
+        return self.depth - self.num_va
+
+    def is_less_attention(self, index: int) -> bool:
+        return index >= self.num_va
+
+
+def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
+                 stage_keys: Sequence[str] = (), arch_keys: Sequence[str] = (),
+                 kind: str = 'sra') -> Tuple[dict, List[StageSpec]]:
+    """A preset name or a dict -> (the checked dict, one :class:`StageSpec` per stage).
+
+    ``stage_keys``/``arch_keys``: the extra per-stage and arch-level keys the attention
+    ``kind`` uses; keys of other kinds are refused, naming the kind they belong to.
+    """
+    keys = PER_STAGE_KEYS + tuple(stage_keys)
+    if isinstance(arch, str):
+        if arch.lower() not in arch_zoo:
+            raise ValueError(f'{owner}: unknown arch {arch!r}; choose one of '
+                             f'{sorted(arch_zoo)} or pass a dict with keys {list(keys)}')
+        arch = arch_zoo[arch.lower()]
+    if not isinstance(arch, dict):
+        raise TypeError(f'{owner}: arch must be a preset name or a dict, got {type(arch)}')
+    arch = copy.deepcopy(arch)
+    arch.setdefault('patch_sizes', [4] + [2] * (len(arch.get('depths', [])) - 1))
+    arch.setdefault('num_va', list(arch.get('depths', [])))
+    unknown = sorted(set(arch) - set(keys) - set(arch_keys))
+    if unknown:
+        raise ValueError(f"{owner}: arch keys {unknown} do not apply to attention={kind!r}; "
+                         f"it takes {list(keys) + list(arch_keys)}")
+    missing = [k for k in keys if k not in arch]
+    if missing:
+        raise ValueError(f'{owner}: arch dict is missing {missing}')
+    lengths = {k: len(arch[k]) for k in keys}
+    if len(set(lengths.values())) != 1 or not arch['depths']:
+        raise ValueError(f'{owner}: per-stage lists in arch must all have one entry per stage '
+                         f'(at least one stage), got lengths {lengths}')
+    specs = [StageSpec(**{_FIELDS[k]: arch[k][i] for k in keys})
+             for i in range(len(arch['depths']))]
+    for i, s in enumerate(specs):
+        if min(s.embed_dims, s.num_heads, s.patch_size, s.mlp_ratio) <= 0 or s.depth < 0:
+            raise ValueError(f'{owner}: stage {i}: sizes must be positive, got {s}')
+        if s.embed_dims % s.num_heads:
+            raise ValueError(f'{owner}: stage {i}: embed_dims {s.embed_dims} not divisible '
+                             f'by num_heads {s.num_heads}')
+        if not (s.depth == 0 or 1 <= s.num_va <= s.depth):
+            raise ValueError(f'{owner}: stage {i}: num_va={s.num_va} must be in [1, depth='
+                             f'{s.depth}]: an LA layer needs a VA layer before it in its stage')
+        if s.sr_ratio is not None and s.sr_ratio < 1:
+            raise ValueError(f'{owner}: stage {i}: sr_ratio must be >= 1, got {s.sr_ratio}')
+    return arch, specs

@@ -1,0 +1,102 @@
+"""One stage of the hierarchical backbone: patch embedding, position embedding (kinds that
+have one), the blocks (VA, then LA), and the output norm.
+
+The stage hands each block the attention of the block before it (``prev``) and, to its first
+block, the cross-stage residual's extension; what a layer does with them is the layer's
+business (``layers/kind.py``). For the DP loss, it lists each LA layer with the attention it
+received, and the backbone computes the loss after the forward.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+
+from ..layers import (AttentionKind, AttentionState, CrossStageResidual, LayerArgs, PatchEmbed,
+                      PatchMerging, PositionEmbedding, TransformerBlock, nlc_to_nchw)
+from .spec import StageSpec
+
+HW = Tuple[int, int]
+
+
+class Stage(nn.Module):
+    """Args:
+        spec: the stage's sizes.
+        kind: the attention kind, which also decides the patch embedding (Swin's merging
+            after the first stage), the position table and which tokens feed the next stage.
+        index: the stage's position (0 first).
+        in_channels: channels of the stage's input map.
+        layer_args: qkv bias, dropouts, norm and head mix of every attention layer (dims and
+            heads come from ``spec``).
+        drop_path_rates: one per block.
+        pos_grid: token grid of the position table (kinds with one).
+        cross_stage: the residual from the previous stage's last attention, or None.
+        output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
+    """
+
+    def __init__(self, spec: StageSpec, kind: AttentionKind, *, index: int, in_channels: int,
+                 layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
+                 act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
+                 cross_stage: Optional[CrossStageResidual] = None, output_norm: bool = False):
+        super().__init__()
+        if kind.patch_merging and index > 0:
+            self.patch_embed = PatchMerging(in_channels, spec.embed_dims, norm_cfg)
+        else:
+            self.patch_embed = PatchEmbed(in_channels, spec.embed_dims, spec.patch_size,
+                                          kind.config['patch_padding'], norm_cfg)
+        self.pos_embed = PositionEmbedding(pos_grid, spec.embed_dims, drop_rate) \
+            if kind.position_embedding else None
+        self.pos_drop = nn.Dropout(drop_rate) \
+            if not kind.position_embedding and index == 0 else None
+        args = LayerArgs(**{**vars(layer_args), 'dims': spec.embed_dims,
+                            'num_heads': spec.num_heads})
+        self.blocks = nn.ModuleList([
+            TransformerBlock(
+                spec.embed_dims,
+                kind.less(args, spec, j) if spec.is_less_attention(j) else
+                kind.vanilla(args, spec, j),
+                spec.mlp_ratio, drop_rate, drop_path_rates[j], act_cfg, norm_cfg)
+            for j in range(spec.depth)
+        ])
+        self.cross_stage = cross_stage
+        self.norm = build_norm_layer(norm_cfg, spec.embed_dims)[1] if output_norm \
+            else nn.Identity()
+        self.norm_feeds_next = kind.norm_feeds_next
+
+    def attention_shape(self) -> Tuple[int, int]:
+        """(heads, per-head q/k width) of the stage's last attention, without extensions.
+        Each head-mixing LA layer widens the factors it hands on by the number of heads."""
+        attn = self.blocks[-1].attn
+        mixes = sum(getattr(b.attn, 'head_mix', None) is not None for b in self.blocks)
+        return attn.num_heads, attn.head_dims * attn.num_heads ** mixes
+
+    def forward(self, x: torch.Tensor, prev_stage: Optional[AttentionState] = None,
+                with_cp: bool = False, states: Optional[list] = None,
+                dp_inputs: Optional[list] = None):
+        """x: (B, C_in, H, W) -> the next stage's input and this stage's output (both
+        (B, C, H', W')) and the stage's last attention. ``prev_stage``: the previous stage's
+        last attention (for the cross-stage residual). Each block's attention is appended to
+        ``states``; each LA layer, with the attention it received and its grid, to
+        ``dp_inputs`` (when given)."""
+        x, hw = self.patch_embed(x)  # (B, N, C)
+        if self.pos_embed is not None:
+            x = self.pos_embed(x, hw)
+        elif self.pos_drop is not None:
+            x = self.pos_drop(x)
+        state = None
+        for j, block in enumerate(self.blocks):
+            extension = None
+            if j == 0 and self.cross_stage is not None and prev_stage is not None:
+                extension = self.cross_stage(prev_stage, hw, block.attn.key_grid(hw))
+            if dp_inputs is not None and block.is_less_attention:
+                dp_inputs.append((block.attn, state, hw))
+            if with_cp and x.requires_grad:
+                x, state = cp.checkpoint(block, x, hw, state, extension, use_reentrant=False)
+            else:
+                x, state = block(x, hw, state, extension)
+            if states is not None:
+                states.append(state)
+        out = nlc_to_nchw(self.norm(x), hw)  # (B, C, H', W')
+        x_next = out if self.norm_feeds_next else nlc_to_nchw(x, hw)
+        return x_next, out, state

@@ -1,0 +1,93 @@
+"""Attention kinds: how a backbone builds each block's attention, looked up by name.
+
+A kind is a class registered under its name with :func:`register_attention_kind`. It states
+which backbone options and arch keys it takes (the backbone refuses every other one for it,
+naming the kinds that do take it), what the stage around its layers looks like, and builds a
+Vanilla-Attention (:meth:`AttentionKind.vanilla`) or Less-Attention (:meth:`AttentionKind.less`)
+layer for block ``index`` of a stage. Adding a kind is one file holding its layers and its kind
+class, plus its import in ``layers/__init__.py``; ``tests/test_attention_kinds.py`` adds one
+in a few lines.
+
+The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None) ->
+(y, state)``, x: (B, N, C) tokens on grid ``hw``; ``prev``: the previous layer's
+:class:`AttentionState` in the stage (an LA layer transforms it, a VA layer computes its own);
+``extension``: the cross-stage residual's (q, k) extension, for the first layer of a stage of a
+kind with ``cross_stage_residual``. LA layers add the DP loss (``less_attention.py``).
+"""
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Tuple, Type
+
+import torch.nn as nn
+
+ATTENTION_KINDS: Dict[str, Type['AttentionKind']] = {}
+
+
+def register_attention_kind(cls: Type['AttentionKind']) -> Type['AttentionKind']:
+    """Class decorator: makes ``attention=cls.name`` available to every backbone."""
+    if cls.name in ATTENTION_KINDS and ATTENTION_KINDS[cls.name] is not cls:
+        raise KeyError(f'attention kind {cls.name!r} is already registered by '
+                       f'{ATTENTION_KINDS[cls.name].__qualname__}')
+    ATTENTION_KINDS[cls.name] = cls
+    return cls
+
+
+def kinds_taking(option: str) -> list:
+    return sorted(n for n, k in ATTENTION_KINDS.items() if option in k.options)
+
+
+@dataclass(frozen=True)
+class LayerArgs:
+    """What every attention layer is built with."""
+    dims: int
+    num_heads: int
+    qkv_bias: bool = True
+    attn_drop: float = 0.
+    proj_drop: float = 0.
+    norm_cfg: dict = field(default_factory=lambda: dict(type='LN'))  # for a kind's own norms
+    head_mix: bool = False  # LA layers: DeepViT-style head mix of the transformed logits
+
+
+class AttentionKind:
+    """One kind of attention, with the options it takes.
+
+    Class attributes:
+        name: the ``attention=`` value.
+        options: backbone options of this kind -> their default (options of the backbone not
+            listed here, and not common to all kinds, are refused for this kind).
+        stage_keys: per-stage arch keys the kind needs (e.g. ``sr_ratios``).
+        arch_keys: arch-level keys it takes (e.g. ``window_size``).
+        position_embedding: stages add a learned absolute position table.
+        patch_merging: stages after the first embed patches by Swin's 2x2 merging (else a
+            conv patch embedding in every stage).
+        norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
+            rather than the tokens before the output norm (Swin's).
+        cross_stage_residual: the kind can take the cross-stage attention residual.
+    """
+    name: ClassVar[str]
+    options: ClassVar[Dict[str, Any]] = {}
+    stage_keys: ClassVar[Tuple[str, ...]] = ()
+    arch_keys: ClassVar[Tuple[str, ...]] = ()
+    position_embedding: ClassVar[bool] = False
+    patch_merging: ClassVar[bool] = False
+    norm_feeds_next: ClassVar[bool] = True
+    cross_stage_residual: ClassVar[bool] = False
+
+    def __init__(self, owner: str, **options):
+        for option in options:
+            if option not in self.options:
+                takers = kinds_taking(option)
+                raise ValueError(
+                    f'{owner}: option {option} does not apply to attention={self.name!r} (its '
+                    f'options: {sorted(self.options) or "none"}); remove it'
+                    + (f', or use attention={" / ".join(map(repr, takers))}' if takers else ''))
+        self.owner = owner
+        self.config = {**self.options, **options}
+
+    def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        """The VA layer of block ``index`` of ``stage`` (a :class:`StageSpec`)."""
+        raise NotImplementedError
+
+    def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
+        """The LA layer of block ``index``; kinds without one keep this error."""
+        raise ValueError(f'{self.owner}: attention={self.name!r} has no Less-Attention layer: '
+                         f'set num_va equal to depths')

@@ -1,0 +1,93 @@
+"""One way to name a backbone, shared by every tool and test: a preset name (``lavit_t``),
+a preset with overrides (``lavit_s+la_key_stride=2,with_cp=True``), a config file (its
+``model.backbone``), or a dict literal (``dict(type='lavit_mm.LaViT', arch='tiny')``).
+mmdet's backbones are named ``mmdet.<Type>`` and built through mmdet's registry.
+"""
+import ast
+import copy
+import os
+from typing import Dict, Tuple
+
+import torch.nn as nn
+
+# Named backbones: ours, and mmdet's implementations of the same networks for reference.
+# LaViTs train with the DP loss (their default; its cost is part of a step).
+PRESETS: Dict[str, dict] = {
+    'lavit_t': dict(type='lavit_mm.LaViT', arch='tiny'),
+    'lavit_s': dict(type='lavit_mm.LaViT', arch='small'),
+    'lavit_b': dict(type='lavit_mm.LaViT', arch='base'),
+    'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2),
+    # + Less-Attention in stage 1 too (one VA layer per stage at its start)
+    'lavit_s_lite': dict(type='lavit_mm.LaViT', la_key_stride=2,
+                         arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
+                                   mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1],
+                                   depths=[3, 4, 6, 3], num_va=[1, 2, 3, 2])),
+    'lavit_swin_t': dict(type='lavit_mm.LaViT', arch='tiny', attention='window'),
+    'pvt_t': dict(type='lavit_mm.PVT', arch='tiny'),
+    'pvt_s': dict(type='lavit_mm.PVT', arch='small'),
+    'pvt_m': dict(type='lavit_mm.PVT', arch='medium'),
+    'swin_t': dict(type='lavit_mm.Swin', arch='tiny'),
+    'mmdet_pvt_s': dict(type='mmdet.PyramidVisionTransformer', num_layers=[3, 4, 6, 3]),
+    'mmdet_pvt_t': dict(type='mmdet.PyramidVisionTransformer', num_layers=[2, 2, 2, 2]),
+    'mmdet_pvtv2_b2': dict(type='mmdet.PyramidVisionTransformerV2', num_layers=[3, 4, 6, 3]),
+    'mmdet_swin_t': dict(type='mmdet.SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2],
+                         num_heads=[3, 6, 12, 24], window_size=7),
+}
+
+
+def config_backbone(path: str):
+    """A config file -> (the loaded Config, its ``model.backbone`` as a dict)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config {path} does not exist')
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    backbone = cfg.model.get('backbone')
+    if backbone is None:
+        raise ValueError(f'{path} has no model.backbone')
+    return cfg, backbone.to_dict()
+
+
+def parse_model_spec(spec: str) -> Tuple[str, dict]:
+    """A preset name, ``name+key=value,...`` (a preset with overrides), a config file (its
+    ``model.backbone``), or a dict literal. Returns (row name, backbone config)."""
+    if spec.endswith('.py'):
+        return os.path.splitext(os.path.basename(spec))[0], config_backbone(spec)[1]
+    text = spec.strip()
+    if text.startswith('{') or text.startswith('dict('):
+        cfg = (ast.literal_eval(text) if text.startswith('{')
+               else parse_keywords(text[len('dict('):-1], spec))
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise ValueError(f'model dict {spec} needs a "type"')
+        return cfg['type'].split('.')[-1], cfg
+    name, _, overrides = spec.partition('+')
+    if name not in PRESETS:
+        raise ValueError(f'unknown model {name!r}; use one of {sorted(PRESETS)}, '
+                         f'a config .py file, or a dict literal')
+    return spec, dict(copy.deepcopy(PRESETS[name]), **parse_keywords(overrides, spec))
+
+
+def parse_keywords(text: str, spec: str) -> dict:
+    """'a=1, b=[2, 3]' -> {'a': 1, 'b': [2, 3]} (Python literals only)."""
+    try:
+        call = ast.parse(f'dict({text})', mode='eval').body
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    except (SyntaxError, ValueError) as e:
+        raise ValueError(f'cannot read {spec!r}: write key=value pairs with Python '
+                         f'literals, e.g. lavit_s+la_key_stride=2,with_cp=True') from e
+
+
+def build_backbone(cfg: dict) -> nn.Module:
+    """Builds ours through lavit_mm's registry, ``mmdet.*`` through mmdet's."""
+    cfg = copy.deepcopy(cfg)
+    kind = cfg['type']
+    if kind.startswith('mmdet.'):
+        import mmdet.models  # noqa: F401  (registers mmdet's backbones)
+        from mmdet.registry import MODELS as MMDET_MODELS
+        cfg['type'] = kind[len('mmdet.'):]
+        model = MMDET_MODELS.build(cfg)
+    else:
+        import lavit_mm.models  # noqa: F401
+        from lavit_mm.registry import MODELS
+        model = MODELS.build(cfg)
+    model.init_weights()
+    return model

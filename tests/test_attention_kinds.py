@@ -1,0 +1,220 @@
+"""The attention-kind registry and the backbones' options: a new kind in a few lines, and
+every public option of every backbone either changes the model or raises."""
+import inspect
+
+import pytest
+import torch
+import torch.nn as nn
+
+from lavit_mm.models import PVT, LaViT, Swin
+from lavit_mm.models.backbones import stage as stage_module
+from lavit_mm.models.backbones.hierarchical import HierarchicalViT
+from lavit_mm.models.layers import (ATTENTION_KINDS, AttentionBase, AttentionKind,
+                                    AttentionState, attend, register_attention_kind)
+from tests.helpers import narrow_arch
+
+
+# ---------------------------------------------------------------- a new kind, in full
+class GlobalAttention(AttentionBase):
+    """Every token attends to every token (ViT's attention)."""
+
+    def __init__(self, args):
+        super().__init__(args.dims, args.num_heads, args.attn_drop, args.proj_drop)
+        self.qkv = nn.Linear(args.dims, 3 * args.dims, bias=args.qkv_bias)
+
+    def key_grid(self, hw):
+        return hw
+
+    def forward(self, x, hw, prev=None, extension=None):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        state = AttentionState(q * self.scale, k, hw, hw, self.head_dims)
+        out = attend(state, v, self.dropout_p()).transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(out)), state
+
+
+class GlobalKind(AttentionKind):
+    name = 'test-global'
+    options = dict(patch_padding='corner')
+
+    def vanilla(self, args, stage, index):
+        return GlobalAttention(args)
+
+
+@pytest.fixture
+def global_kind():
+    register_attention_kind(GlobalKind)
+    yield GlobalKind
+    del ATTENTION_KINDS[GlobalKind.name]
+
+
+def test_a_new_attention_kind_plugs_into_every_backbone_path(global_kind):
+    arch = narrow_arch('window', num_va=[2, 3, 3, 2])  # VA only: the kind has no LA layer
+    model = LaViT(arch=arch, attention='test-global').eval()
+    attn = model.stages[1].blocks[0].attn
+    assert isinstance(attn, GlobalAttention)
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        outs = model(x)
+        states = model.attention_states(x)
+    expected_shapes = [(2, c, 16 // 2 ** i, 24 // 2 ** i) for i, c in enumerate(arch['embed_dims'])]
+    assert [o.shape for o in outs] == expected_shapes
+    # the attention it hands on is the softmax attention of its q/k projections
+    tokens = model.stages[0](x)[0]  # stage 2's input
+    t, hw = model.stages[1].patch_embed(tokens)
+    t = model.stages[1].pos_embed(t, hw) if model.stages[1].pos_embed is not None else t
+    q, k, _ = attn.qkv(model.stages[1].blocks[0].norm1(t)).chunk(3, -1)
+    heads = attn.num_heads
+    q, k = (z.view(2, -1, heads, z.shape[-1] // heads).transpose(1, 2) for z in (q, k))
+    expected = (q @ k.transpose(-2, -1) * attn.scale).softmax(-1)
+    torch.testing.assert_close(states[1][0].logits().softmax(-1), expected, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_a_kind_refuses_options_and_arch_keys_it_does_not_take(global_kind):
+    arch = narrow_arch('window', num_va=[2, 3, 3, 2])
+    with pytest.raises(ValueError, match=r"window_size does not apply to "
+                                         r"attention='test-global'.*attention='window'"):
+        LaViT(arch=arch, attention='test-global', window_size=4)
+    with pytest.raises(ValueError, match="arch keys \\['sr_ratios'\\] do not apply"):
+        LaViT(arch=narrow_arch('sra', num_va=[2, 3, 3, 2]), attention='test-global')
+    with pytest.raises(ValueError, match="'test-global' has no Less-Attention layer"):
+        LaViT(arch=narrow_arch('window'), attention='test-global')
+    with pytest.raises(KeyError, match='already registered'):
+        register_attention_kind(type('Other', (GlobalKind, ), {}))
+
+
+# ---------------------------------------------------------------- every option
+def _pretrained(tmp_path, model_type, kind):
+    torch.manual_seed(5)
+    donor = _build(model_type, kind)
+    path = tmp_path / f'{model_type.__name__}_{kind}.pth'
+    torch.save({'state_dict': donor.state_dict()}, path)
+    return dict(type='Pretrained', checkpoint=str(path))
+
+
+def _arch(model_type, kind, **changes):
+    if model_type is LaViT:
+        return narrow_arch(kind, **changes)
+    depths = narrow_arch(kind)['depths']
+    return narrow_arch(kind, num_va=list(depths), **changes)  # PVT/Swin: VA layers only
+
+
+def _build(model_type, kind, **options):
+    options.setdefault('arch', _arch(model_type, kind))
+    if model_type is LaViT:
+        options.setdefault('attention', kind)
+    model = model_type(**options)
+    model.init_weights()
+    return model
+
+
+# an alternative value for every public option
+def _alternatives(model_type, kind, tmp_path):
+    return dict(
+        arch=_arch(model_type, kind, mlp_ratios=[1, 1, 1, 1]),
+        attention='window' if kind == 'sra' else 'sra',
+        window_size=4, in_channels=1, pretrain_img_size=128, out_indices=(1, 3),
+        qkv_bias=False, drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.5,
+        patch_padding=1, cross_stage_residual=kind != 'sra' or model_type is PVT,
+        cross_stage_rank=4, la_kernel_size=5, la_key_stride=2, la_head_mix=True,
+        dp_loss_weight=0.5, dp_margin=0.5, norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
+        norm_cfg=dict(type='LN', eps=1e-2), frozen_stages=1, norm_eval=True, with_cp=True,
+        check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind))
+
+
+def _fingerprint(model, monkeypatch):
+    """Everything an option can change: the state, what trains, eval and train outputs and
+    losses, whether blocks are checkpointed, and what a NaN input does."""
+    torch.manual_seed(0)
+    x = torch.randn(2, model.in_channels, 64, 64)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    trains = {n: p.requires_grad for n, p in model.named_parameters()}
+    with torch.no_grad():
+        evaluated = model.eval()(x)
+    calls = []
+    real = stage_module.cp.checkpoint
+    monkeypatch.setattr(stage_module.cp, 'checkpoint',
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    torch.manual_seed(1)
+    trained = model.train()(x)
+    monkeypatch.setattr(stage_module.cp, 'checkpoint', real)
+    aux = {k: float(v.detach()) for k, v in model.aux_losses().items()}
+    try:
+        with torch.no_grad():
+            model.eval()(torch.full_like(x, float('nan')))
+        nan = 'passes'
+    except FloatingPointError:
+        nan = 'raises'
+    return dict(state=state, trains=trains, eval=evaluated, train=trained, aux=aux,
+                checkpointed=len(calls), nan=nan)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _public_options(model_type):
+    names = set(inspect.signature(HierarchicalViT.__init__).parameters)
+    names |= set(inspect.signature(model_type.__init__).parameters)
+    return sorted(names - {'self', 'kwargs'})
+
+
+# (backbone, kind) -> the options refused there, each for a stated reason
+REFUSED = {
+    (LaViT, 'sra'): {'window_size',  # windows only
+                     'attention',  # the 'sra' arch has sr_ratios, which windows refuse
+                     'norm_eval'},  # no BatchNorm to keep in eval mode
+    (LaViT, 'window'): {'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'attention',
+                        'cross_stage_residual', 'cross_stage_rank', 'norm_eval'},
+    (PVT, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
+                   'dp_loss_weight', 'dp_margin',  # no LA layer in PVT
+                   'cross_stage_rank',  # the residual is off in PVT
+                   'norm_eval'},
+    (Swin, 'window'): {'attention', 'cross_stage_residual',  # fixed for Swin
+                       'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
+                       'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval'},
+}
+
+
+@pytest.mark.parametrize('model_type,kind', list(REFUSED), ids=lambda v: getattr(v, '__name__', v))
+def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, monkeypatch):
+    alternatives = _alternatives(model_type, kind, tmp_path)
+    options = _public_options(model_type)
+    assert set(options) == set(alternatives), 'a new option needs an alternative value here'
+    torch.manual_seed(0)
+    baseline = _fingerprint(_build(model_type, kind), monkeypatch)
+    for option in options:
+        torch.manual_seed(0)
+        try:
+            model = _build(model_type, kind, **{option: alternatives[option]})
+        except (ValueError, TypeError) as e:
+            assert option in REFUSED[(model_type, kind)], f'{option} refused: {e}'
+            assert option in str(e) or option == 'attention', (option, str(e))
+            continue
+        assert option not in REFUSED[(model_type, kind)], f'{option} was accepted'
+        changed = _fingerprint(model, monkeypatch)
+        assert not _same(baseline, changed), f'{option}={alternatives[option]!r} changed nothing'
+
+
+@pytest.mark.parametrize('option,value', [
+    ('dp_loss_weight', -1.), ('dp_margin', -0.5), ('drop_path_rate', 1.5),
+    ('attn_drop_rate', -0.1), ('la_key_stride', 0), ('la_kernel_size', 4),
+    ('cross_stage_rank', 0), ('pretrain_img_size', 0), ('in_channels', 0),
+    ('patch_padding', -1), ('out_indices', (0, 0)), ('out_indices', (4, )),
+    ('frozen_stages', 5), ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
+    ('la_key_stride', 1.5)])
+def test_nonsensical_values_are_refused_by_name(option, value):
+    with pytest.raises((ValueError, TypeError), match=option):
+        LaViT(arch=narrow_arch('sra'), **{option: value})
+
+
+def test_lavit_trains_with_the_dp_loss_by_default():
+    assert LaViT(arch=narrow_arch('sra')).dp_loss_weight == 1.0
+    assert LaViT(arch=narrow_arch('window'), attention='window').dp_loss_weight == 1.0
