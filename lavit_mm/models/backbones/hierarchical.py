@@ -18,8 +18,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import (ATTENTION_KINDS, CrossStageResidual, LayerArgs, PositionEmbedding,
-                      WindowAttention)
+from ..layers import ATTENTION_KINDS, LayerArgs, PositionEmbedding, WindowAttention
 from .spec import StageSpec, resolve_arch
 from .stage import Stage
 
@@ -207,8 +206,7 @@ class HierarchicalViT(BaseModule):
             stride *= spec.patch_size
             cross_stage = None
             if cross_stage_residual and prev_attention and spec.depth:
-                cross_stage = CrossStageResidual(*prev_attention, spec.num_heads,
-                                                 kind.config['cross_stage_rank'])
+                cross_stage = (*prev_attention, kind.config['cross_stage_rank'])
             size = kind.config.get('pretrain_img_size')
             self.stages.append(Stage(
                 spec, kind, index=i, in_channels=channels, layer_args=layer_args,

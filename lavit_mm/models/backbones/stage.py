@@ -31,14 +31,17 @@ class Stage(nn.Module):
             heads come from ``spec``).
         drop_path_rates: one per block.
         pos_grid: token grid of the position table (kinds with one).
-        cross_stage: the residual from the previous stage's last attention, or None.
+        cross_stage: (heads, per-head width, rank) of the residual from the previous stage's
+            last attention, or None. Built after the blocks, so that a seeded model draws its
+            random initial values in the same order as before this argument existed.
         output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
     """
 
     def __init__(self, spec: StageSpec, kind: AttentionKind, *, index: int, in_channels: int,
                  layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
                  act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
-                 cross_stage: Optional[CrossStageResidual] = None, output_norm: bool = False):
+                 cross_stage: Optional[Tuple[int, int, int]] = None,
+                 output_norm: bool = False):
         super().__init__()
         if kind.patch_merging and index > 0:
             self.patch_embed = PatchMerging(in_channels, spec.embed_dims, norm_cfg)
@@ -59,7 +62,8 @@ class Stage(nn.Module):
                 spec.mlp_ratio, drop_rate, drop_path_rates[j], act_cfg, norm_cfg)
             for j in range(spec.depth)
         ])
-        self.cross_stage = cross_stage
+        self.cross_stage = CrossStageResidual(cross_stage[0], cross_stage[1], spec.num_heads,
+                                              cross_stage[2]) if cross_stage else None
         self.norm = build_norm_layer(norm_cfg, spec.embed_dims)[1] if output_norm \
             else nn.Identity()
         self.norm_feeds_next = kind.norm_feeds_next
