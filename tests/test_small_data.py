@@ -252,3 +252,12 @@ def test_table_reports_mean_and_sample_std_per_config(tmp_path):
     write_csv(rows, str(tmp_path / 't.csv'))
     lines = open(tmp_path / 't.csv').read().splitlines()
     assert lines[1].startswith('a,0 1,91.0000,1.4142,')
+
+
+def test_table_gives_map_three_decimals_and_one_seed_no_std():
+    rows = aggregate({'a': [_result(0, {'coco/bbox_mAP': 0.1234}),
+                            _result(1, {'coco/bbox_mAP': 0.2})],
+                      'b': [_result(0, {'coco/bbox_mAP': 0.05})]})
+    table = to_markdown(rows)
+    assert '| a | 0 1 | 0.162 ± 0.054 | 0.123 / 0.200 |' in table
+    assert '| b | 0 | 0.050 ± - | 0.050 |' in table

@@ -135,6 +135,12 @@ def _length(config: str, options: Sequence[str]) -> tuple:
     return 'iter', int(train_cfg['max_iters'])
 
 
+def _time_unit(unit: str) -> str:
+    """What a time is given per: an epoch (epoch-based loops) or the whole run
+    (iteration-based ones; results written before this named it 'iter')."""
+    return 'run' if unit == 'iter' else unit
+
+
 def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
              train: Callable = train_run) -> dict:
     """One (config, seed) run in ``work_dir``: read back if finished, resumed if killed,
@@ -159,7 +165,7 @@ def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
     last_iter = max((r['iter'] for r in records if 'loss' in r and 'iter' in r), default=0)
     iters_per_unit = last_iter / length if unit == 'epoch' else last_iter
     result = dict(config=config, seed=seed, options=list(options), metrics=evals[-1],
-                  unit=unit, length=length, resumed_from=start,
+                  unit=_time_unit(unit), length=length, resumed_from=start,
                   # training speed: the median logged iteration time (robust to a busy
                   # moment on a shared machine) x iterations per epoch (or per run)
                   seconds_per_unit=times[len(times) // 2] * iters_per_unit if times else None,
@@ -184,8 +190,9 @@ class Row:
     gflops: Optional[float] = None
 
     def mean_std(self, key: str) -> tuple:
+        """Mean and sample standard deviation (None for a single seed)."""
         values = self.metrics[key]
-        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.
+        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
 def run_name(config: str) -> str:
@@ -209,7 +216,7 @@ def aggregate(results: Dict[str, List[dict]]) -> List[Row]:
                     f'share)')
         rows.append(Row(name, [r['seed'] for r in runs],
                         {k: [float(r['metrics'][k]) for r in runs] for k in keys},
-                        [r['seconds_per_unit'] for r in runs], runs[0]['unit']))
+                        [r['seconds_per_unit'] for r in runs], _time_unit(runs[0]['unit'])))
     return rows
 
 
@@ -299,9 +306,13 @@ def to_markdown(rows: Sequence[Row]) -> str:
     head = ['config', 'seeds'] + [f'{k} mean ± std' for k in keys] + \
         [f'{k} per seed' for k in keys] + ['params (M)', 'GFLOPs', f'train s / {unit}']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    # metrics in [0, 1] (COCO mAP) get three decimals, percentages (top-1, mIoU) two
+    digits = {k: 3 if max(abs(v) for r in rows for v in r.metrics[k]) <= 1 else 2
+              for k in keys}
     for r in rows:
-        stats = [f'{m:.2f} ± {s:.2f}' for m, s in map(r.mean_std, keys)]
-        per_seed = [' / '.join(f'{v:.2f}' for v in r.metrics[k]) for k in keys]
+        stats = [f'{_fmt(m, digits[k])} ± {_fmt(s, digits[k])}'
+                 for k, (m, s) in zip(keys, map(r.mean_std, keys))]
+        per_seed = [' / '.join(_fmt(v, digits[k]) for v in r.metrics[k]) for k in keys]
         cells = [r.name, ' '.join(map(str, r.seeds))] + stats + per_seed + \
             [_fmt(r.params_m), _fmt(r.gflops, 3), _fmt(statistics.median(r.seconds_per_unit), 1)]
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -317,7 +328,7 @@ def write_csv(rows: Sequence[Row], path: str) -> None:
                    + ['params_m', 'gflops', f'train_seconds_per_{rows[0].unit}_median'])
         for r in rows:
             w.writerow([r.name, ' '.join(map(str, r.seeds))]
-                       + [f'{v:.4f}' for k in keys for v in r.mean_std(k)]
+                       + [_fmt(v, 4) for k in keys for v in r.mean_std(k)]
                        + [' '.join(f'{v:.4f}' for v in r.metrics[k]) for k in keys]
                        + [_fmt(r.params_m, 4), _fmt(r.gflops, 4),
                           _fmt(statistics.median(r.seconds_per_unit), 2)])
