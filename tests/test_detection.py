@@ -7,6 +7,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from PIL import Image
 
 from lavit_mm.datasets import make_synthetic_coco
 from lavit_mm.datasets.synthetic_coco import CLASSES
@@ -145,8 +146,9 @@ def test_coco_metric_evaluates_predictions(coco_root):
 
 
 def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch):
-    """A checkpoint written by training is evaluated by the test path (tools/test.py's)."""
-    from lavit_mm.apis import build_runner
+    """A checkpoint written by training is evaluated by the test path (tools/test.py's),
+    which also draws the predictions (--show-dir)."""
+    from lavit_mm.apis import build_runner, enable_prediction_drawing
     # a 2-iteration model scores below mmdet's 0.05 threshold: keep every box for the metric
     cfg = _demo_cfg(coco_root, tmp_path, **{
         'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
@@ -157,10 +159,15 @@ def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch)
     ckpt = tmp_path / 'iter_2.pth'
     assert ckpt.is_file()
     cfg = _demo_cfg(coco_root, tmp_path / 'test', **{'model.test_cfg.score_thr': 0.0})
+    enable_prediction_drawing(cfg, str(tmp_path / 'shown'))  # tools/test.py --show-dir
     # what tools/test.py does for the user's own checkpoint (scoped to this test)
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     metrics = build_runner(cfg, 'test', checkpoint=str(ckpt)).test()
     assert metrics['coco/bbox_mAP'] == pytest.approx(val_map)  # the same model, two paths
+    # one picture per val image: ground truth and predictions side by side
+    shown = sorted((tmp_path / 'shown').glob('*.jpg'))
+    assert len(shown) == 4
+    assert Image.open(shown[0]).size == (2 * 160, 128)
     assert {'coco/bbox_mAP_50', 'coco/bbox_mAP_s', 'coco/bbox_mAP_l'} <= set(metrics)
 
 

@@ -5,8 +5,8 @@ import pickle
 
 import torch
 
-from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, finish_distributed,
-                           load_config)
+from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner,
+                           enable_prediction_drawing, finish_distributed, load_config)
 from lavit_mm.apis.cli import add_common_arguments, parse_args
 
 
@@ -17,9 +17,15 @@ def main():
     parser.add_argument('--safe-load', action='store_true',
                         help='load the checkpoint with torch.load(weights_only=True): for '
                         'checkpoints you do not trust; they must hold only meta + state_dict')
+    parser.add_argument('--show-dir', help='write each test image with its ground truth and '
+                        "predictions to this folder (detection: mmdet's visualization hook)")
+    parser.add_argument('--show', action='store_true', help='show the drawn predictions')
+    parser.add_argument('--wait-time', type=float, default=2., help='seconds per shown image')
     add_common_arguments(parser)
     args = parse_args(parser)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.show or args.show_dir:
+        enable_prediction_drawing(cfg, args.show_dir, args.show, args.wait_time)
     if not args.safe_load:
         allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
     else:
