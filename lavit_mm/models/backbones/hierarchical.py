@@ -134,33 +134,13 @@ class HierarchicalViT(BaseModule):
         name = type(self).__name__
         self._check_init_cfg(name, init_cfg)
         super().__init__(init_cfg=init_cfg)
-        if attention not in ATTENTION_KINDS:
-            raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
-                             f'{sorted(ATTENTION_KINDS)}')
-        kind_cls = ATTENTION_KINDS[attention]
         self.attention = attention
-        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
-                                        kind_cls.stage_keys, kind_cls.arch_keys, attention)
-        self.stage_specs: List[StageSpec] = specs
-        num_stages = len(specs)
-        has_la = any(s.num_la for s in specs)
-
-        given = dict(window_size=window_size, pretrain_img_size=pretrain_img_size,
-                     patch_padding=patch_padding, la_kernel_size=la_kernel_size,
-                     la_key_stride=la_key_stride, la_head_mix=la_head_mix,
-                     cross_stage_rank=cross_stage_rank)
-        given = {k: v for k, v in given.items() if v is not None}
-        for option, value in dict(given, dp_loss_weight=dp_loss_weight,
-                                  dp_margin=dp_margin).items():
-            if option in LA_OPTIONS and value is not None and not has_la:
-                raise ValueError(f'{name}: {option} configures Less-Attention layers and this '
-                                 f'arch has none (num_va == depths in every stage): remove '
-                                 f'it, or give a stage LA layers (num_va < depth)')
-        if 'window_size' in self.arch and window_size is None:
-            given['window_size'] = self.arch['window_size']
-        kind = kind_cls(name, **given)
-        self._check_options(name, kind, given, specs)
-
+        kind = self._resolve(name, arch, attention, dict(
+            window_size=window_size, pretrain_img_size=pretrain_img_size,
+            patch_padding=patch_padding, la_kernel_size=la_kernel_size,
+            la_key_stride=la_key_stride, la_head_mix=la_head_mix,
+            cross_stage_rank=cross_stage_rank), dp_loss_weight, dp_margin)
+        specs, num_stages = self.stage_specs, len(self.stage_specs)
         if cross_stage_residual is None:
             cross_stage_residual = kind.cross_stage_residual
         if cross_stage_residual and not kind.cross_stage_residual:
@@ -170,61 +150,83 @@ class HierarchicalViT(BaseModule):
         if cross_stage_rank is not None and not cross_stage_residual:
             raise ValueError(f'{name}: cross_stage_rank applies to the cross-stage residual, '
                              f'which is off: remove it or set cross_stage_residual=True')
-
-        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
-        if not out_indices or len(set(out_indices)) != len(out_indices) or \
-                not all(0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'{name}: out_indices {out_indices} must be distinct stage indices '
-                             f'in [0, {num_stages})')
+        self.out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        if not self.out_indices or len(set(self.out_indices)) != len(self.out_indices) or \
+                not all(0 <= i < num_stages for i in self.out_indices):
+            raise ValueError(f'{name}: out_indices {self.out_indices} must be distinct stage '
+                             f'indices in [0, {num_stages})')
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {num_stages}]')
         _check_range(name, 'in_channels', in_channels, 1, integer=True)
         for option, value in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
                               ('drop_path_rate', drop_path_rate)):
             _check_range(name, option, value, 0., 1.)
-        self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
-                                    else dp_loss_weight)
-        self.dp_margin = float(1.0 if dp_margin is None else dp_margin)
-        _check_range(name, 'dp_loss_weight', self.dp_loss_weight, 0.)
-        _check_range(name, 'dp_margin', self.dp_margin, 0.)
-
         self.in_channels = in_channels
-        self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.check_finite = check_finite
         self.num_features = [s.embed_dims for s in specs]
+
         norm_stages = self._norm_stages(name, norm_after_stage, kind, num_stages)
         layer_args = LayerArgs(dims=0, num_heads=1, qkv_bias=qkv_bias, attn_drop=attn_drop_rate,
                                proj_drop=drop_rate, norm_cfg=norm_cfg,
                                head_mix=bool(kind.config.get('la_head_mix', False)))
         dpr = torch.linspace(0, drop_path_rate, sum(s.depth for s in specs)).tolist()
+        size = kind.config.get('pretrain_img_size')
         self.stages = nn.ModuleList()
         stride, prev_attention, channels, start = 1, None, in_channels, 0
         for i, spec in enumerate(specs):
             stride *= spec.patch_size
-            cross_stage = None
-            if cross_stage_residual and prev_attention and spec.depth:
-                cross_stage = (*prev_attention, kind.config['cross_stage_rank'])
-            size = kind.config.get('pretrain_img_size')
             self.stages.append(Stage(
                 spec, kind, index=i, in_channels=channels, layer_args=layer_args,
                 drop_path_rates=dpr[start:start + spec.depth], drop_rate=drop_rate,
                 act_cfg=act_cfg, norm_cfg=norm_cfg,
                 pos_grid=(size // stride, size // stride) if size else None,
-                cross_stage=cross_stage, output_norm=i in norm_stages))
+                cross_stage=(*prev_attention, kind.config['cross_stage_rank'])
+                if cross_stage_residual and prev_attention and spec.depth else None,
+                output_norm=i in norm_stages))
             channels, start = spec.embed_dims, start + spec.depth
             prev_attention = self.stages[-1].attention_shape() if spec.depth else None
         if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
             raise ValueError(f'{name}: norm_eval keeps BatchNorm layers in eval mode and this '
                              f'backbone has none (norm_cfg={norm_cfg}): remove it')
-        if has_la:
+        if any(s.num_la for s in specs):
             # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
             # run samples what the uninterrupted one would have
             self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
         self._aux_losses: Dict[str, torch.Tensor] = {}
         self._freeze_stages()
+
+    def _resolve(self, name: str, arch, attention: str, kind_options: dict,
+                 dp_loss_weight: Optional[float], dp_margin: Optional[float]):
+        """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
+        kind built with the options given (None: the kind's default), each checked."""
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
+                             f'{sorted(ATTENTION_KINDS)}')
+        kind_cls = ATTENTION_KINDS[attention]
+        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
+                                        kind_cls.stage_keys, kind_cls.arch_keys, attention)
+        self.stage_specs: List[StageSpec] = specs
+        given = {k: v for k, v in kind_options.items() if v is not None}
+        if not any(s.num_la for s in specs):
+            for option, value in dict(given, dp_loss_weight=dp_loss_weight,
+                                      dp_margin=dp_margin).items():
+                if option in LA_OPTIONS and value is not None:
+                    raise ValueError(f'{name}: {option} configures Less-Attention layers and '
+                                     f'this arch has none (num_va == depths in every stage): '
+                                     f'remove it, or give a stage LA layers (num_va < depth)')
+        if 'window_size' in self.arch and 'window_size' not in given:
+            given['window_size'] = self.arch['window_size']
+        kind = kind_cls(name, **given)
+        self._check_options(name, kind, given, specs)
+        self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
+                                    else dp_loss_weight)
+        self.dp_margin = float(1.0 if dp_margin is None else dp_margin)
+        _check_range(name, 'dp_loss_weight', self.dp_loss_weight, 0.)
+        _check_range(name, 'dp_margin', self.dp_margin, 0.)
+        return kind
 
     @staticmethod
     def _check_init_cfg(name: str, init_cfg) -> None:
