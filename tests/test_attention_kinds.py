@@ -218,3 +218,22 @@ def test_nonsensical_values_are_refused_by_name(option, value):
 def test_lavit_trains_with_the_dp_loss_by_default():
     assert LaViT(arch=narrow_arch('sra')).dp_loss_weight == 1.0
     assert LaViT(arch=narrow_arch('window'), attention='window').dp_loss_weight == 1.0
+
+
+@pytest.mark.parametrize('attention', ['sra', 'window'])
+def test_any_number_of_stages(attention):
+    """Three stages, or five: the specs, the stage loop and the cross-stage residual follow
+    the arch's lists."""
+    three = {k: v[:3] for k, v in narrow_arch(attention).items()}
+    five = {k: v + v[-1:] for k, v in narrow_arch(attention).items()}
+    if attention == 'sra':
+        five['sr_ratios'] = [8, 4, 2, 1, 1]
+    x = torch.randn(1, 3, 96, 128)
+    for arch in (three, five):
+        n = len(arch['depths'])
+        model = LaViT(arch=arch, attention=attention, out_indices=tuple(range(n))).eval()
+        with torch.no_grad():
+            outs = model(x)
+        assert [o.shape[1] for o in outs] == arch['embed_dims']
+        assert [o.shape[-1] for o in outs] == [-(-128 // (4 * 2 ** i)) for i in range(n)]
+        assert (model.stages[-1].cross_stage is not None) == (attention == 'sra')
