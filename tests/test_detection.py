@@ -2,6 +2,7 @@
 Runner training, and COCO evaluation with pycocotools."""
 import json
 import math
+import pickle
 import os.path as osp
 
 import pytest
@@ -148,7 +149,7 @@ def test_coco_metric_evaluates_predictions(coco_root):
 def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch):
     """A checkpoint written by training is evaluated by the test path (tools/test.py's),
     which also draws the predictions (--show-dir)."""
-    from lavit_mm.apis import build_runner, enable_prediction_drawing
+    from lavit_mm.apis import build_runner, dump_predictions, enable_prediction_drawing
     # a 2-iteration model scores below mmdet's 0.05 threshold: keep every box for the metric
     cfg = _demo_cfg(coco_root, tmp_path, **{
         'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
@@ -160,6 +161,7 @@ def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch)
     assert ckpt.is_file()
     cfg = _demo_cfg(coco_root, tmp_path / 'test', **{'model.test_cfg.score_thr': 0.0})
     enable_prediction_drawing(cfg, str(tmp_path / 'shown'))  # tools/test.py --show-dir
+    dump_predictions(cfg, str(tmp_path / 'raw.pkl'))  # tools/test.py --out
     # what tools/test.py does for the user's own checkpoint (scoped to this test)
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     metrics = build_runner(cfg, 'test', checkpoint=str(ckpt)).test()
@@ -168,6 +170,11 @@ def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch)
     shown = sorted((tmp_path / 'shown').glob('*.jpg'))
     assert len(shown) == 4
     assert Image.open(shown[0]).size == (2 * 160, 128)
+    raw = pickle.load(open(tmp_path / 'raw.pkl', 'rb'))  # one record per val image
+    val = json.load(open(coco_root + 'annotations/instances_val2017.json'))
+    assert sorted(r['img_id'] for r in raw) == sorted(i['id'] for i in val['images'])
+    assert all(len(r['pred_instances']['bboxes']) == len(r['pred_instances']['scores'])
+               for r in raw)
     assert {'coco/bbox_mAP_50', 'coco/bbox_mAP_s', 'coco/bbox_mAP_l'} <= set(metrics)
 
 

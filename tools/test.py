@@ -5,7 +5,7 @@ import pickle
 
 import torch
 
-from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner,
+from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, dump_predictions,
                            enable_prediction_drawing, finish_distributed, load_config)
 from lavit_mm.apis.cli import add_common_arguments, parse_args
 
@@ -21,11 +21,14 @@ def main():
                         "predictions to this folder (detection: mmdet's visualization hook)")
     parser.add_argument('--show', action='store_true', help='show the drawn predictions')
     parser.add_argument('--wait-time', type=float, default=2., help='seconds per shown image')
+    parser.add_argument('--out', help='also write the raw predictions to this .pkl file')
     add_common_arguments(parser)
     args = parse_args(parser)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.show or args.show_dir:
         enable_prediction_drawing(cfg, args.show_dir, args.show, args.wait_time)
+    if args.out:
+        dump_predictions(cfg, args.out)
     if not args.safe_load:
         allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
     else:

@@ -1,6 +1,7 @@
+from .outputs import dump_predictions, enable_prediction_drawing
 from .runner import (adapt_distributed_to_cpu, allow_full_checkpoint_unpickling, build_runner,
                      check_data_roots, finish_distributed, load_config)
-from .visualize import enable_prediction_drawing
 
 __all__ = ['adapt_distributed_to_cpu', 'allow_full_checkpoint_unpickling', 'build_runner',
-           'check_data_roots', 'enable_prediction_drawing', 'finish_distributed', 'load_config']
+           'check_data_roots', 'dump_predictions', 'enable_prediction_drawing',
+           'finish_distributed', 'load_config']

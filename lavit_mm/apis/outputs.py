@@ -1,14 +1,25 @@
-"""Pictures of predictions at test time, drawn by the toolbox's own visualization hook.
+"""What tools/test.py writes besides the metrics, done by the toolboxes' own parts.
 
-``tools/test.py --show-dir DIR`` (and ``--show``) turn on the config's
-``default_hooks.visualization`` as mmdet's own test script does: mmdet's
-``DetVisualizationHook`` writes each test image with its ground truth (left) and the
-predictions above the hook's score threshold (right).
+- ``--show-dir DIR`` (and ``--show``) turn on the config's ``default_hooks.visualization`` as
+  mmdet's own test script does: mmdet's ``DetVisualizationHook`` writes each test image with
+  its ground truth (left) and the predictions above the hook's score threshold (right);
+- ``--out FILE.pkl``: mmengine's ``DumpResults`` writes the raw predictions.
 """
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
+
+
+def dump_predictions(cfg: Config, out_file: str) -> None:
+    """``tools/test.py --out FILE``: mmengine's ``DumpResults`` beside the config's evaluator
+    writes every raw prediction to a pickle (``.pkl``/``.pickle``), as mmdet's ``--out``."""
+    if not out_file.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out {out_file}: the raw results are a pickle; name it .pkl')
+    evaluator = cfg.test_evaluator
+    evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+    cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=out_file,
+                                            _scope_='mmengine')]
 
 
 def enable_prediction_drawing(cfg: Config, show_dir: Optional[str] = None, show: bool = False,
