@@ -1,17 +1,22 @@
 """Where a training step spends its time, for several models side by side: the median step
 time over interleaved rounds, then torch.profiler's operators by self time.
 
-    # whole classifiers from their configs (mmengine train_step: data preprocessor, head,
-    # losses incl. loss_dp, the config's optimizer wrapper with its clipping and param groups)
+    # whole classifiers or detectors from their configs (mmengine train_step: data
+    # preprocessor, neck, heads, losses incl. loss_dp, the config's optimizer wrapper with its
+    # clipping and param groups)
     python tools/analysis/profile_train_step.py configs/small_data/lavit_t_fashion_mnist.py \\
         configs/small_data/pvt_t_fashion_mnist.py --shape 32 --batch 128
+    python tools/analysis/profile_train_step.py \\
+        configs/neon_trees/retinanet_lavit_t_neon_trees.py \\
+        configs/neon_trees/retinanet_pvt_t_neon_trees.py --shape 320 --batch 4
     # bare backbones as in tools/benchmark.py (mean-of-outputs loss + DP loss, AdamW)
     python tools/analysis/profile_train_step.py "lavit_t+arch='tiny-32px'" \\
         "pvt_t+arch='tiny-32px'" --shape 32 --batch 128
 
 A config may carry overrides: ``CONFIG.py+key=value,...`` sets ``model.backbone`` keys
 (``configs/small_data/lavit_t_fashion_mnist.py+dp_loss_weight=0.0``). Inputs are random
-images of the config's channel count and random labels. The profiler adds overhead to every
+images of the config's channel count with random labels (classifiers) or 20 random boxes of
+16-64 px per image (detectors). The profiler adds overhead to every
 operator: read its table as shares within a model, the timing table for ratios.
 """
 import argparse
@@ -27,10 +32,29 @@ from lavit_mm.models.model_spec import build_backbone, parse_keywords, parse_mod
 from lavit_mm.analysis.compare import build_model, config_scope, load_with_options
 
 
+def random_targets(cfg, batch: int, hw: Tuple[int, int]) -> list:
+    """Data samples with random targets: a label (classifier) or 20 boxes (detector)."""
+    g = torch.Generator().manual_seed(0)
+    if 'bbox_head' not in cfg.model:
+        from mmpretrain.structures import DataSample
+        return [DataSample().set_gt_label(i % cfg.model.head.num_classes) for i in range(batch)]
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    samples, n = [], 20
+    for _ in range(batch):
+        xy = torch.rand(n, 2, generator=g) * torch.tensor([hw[1] - 64., hw[0] - 64.])
+        wh = 16 + torch.rand(n, 2, generator=g) * 48
+        sample = DetDataSample(metainfo=dict(img_shape=hw, ori_shape=hw, scale_factor=(1., 1.)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1),
+            labels=torch.randint(cfg.model.bbox_head.num_classes, (n, ), generator=g))
+        samples.append(sample)
+    return samples
+
+
 def config_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None]:
-    """One mmengine ``train_step`` of the config's classifier on random images/labels."""
+    """One mmengine ``train_step`` of the config's classifier or detector on random data."""
     from mmengine.optim import build_optim_wrapper
-    from mmpretrain.structures import DataSample
     path, _, overrides = spec.partition('+')
     cfg = load_with_options(path)
     cfg.model.backbone.update(parse_keywords(overrides, spec))
@@ -40,10 +64,9 @@ def config_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None
     with config_scope(cfg):
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     channels = len(getattr(model.data_preprocessor, 'mean', [0, 0, 0]))
-    num_classes = cfg.model.head.num_classes
     data = dict(inputs=[torch.randint(0, 256, (channels, *hw), dtype=torch.uint8)
                         for _ in range(batch)],
-                data_samples=[DataSample().set_gt_label(i % num_classes) for i in range(batch)])
+                data_samples=random_targets(cfg, batch, hw))
     return lambda: model.train_step(data, optim_wrapper)
 
 
