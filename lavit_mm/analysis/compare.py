@@ -273,12 +273,15 @@ def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
         raise ValueError(f'two configs share a file name ({names}): their runs would share '
                          f'a folder; rename one')
     results: Dict[str, List[dict]] = {}
-    for config, name in zip(configs, names):
-        for seed in seeds:
-            run_dir = osp.join(work_dir, name, f'seed{seed}')
-            state = 'done' if osp.isfile(osp.join(run_dir, RESULT)) else 'running'
-            log(f'{name} seed {seed}: {state}')
-            results.setdefault(name, []).append(run_once(config, seed, run_dir, options, train))
+    total, trained, t0 = len(configs) * len(seeds), 0, time.perf_counter()
+    for i, (config, name, seed) in enumerate(
+            (c, n, s) for c, n in zip(configs, names) for s in seeds):
+        run_dir = osp.join(work_dir, name, f'seed{seed}')
+        done = osp.isfile(osp.join(run_dir, RESULT))
+        log(f'[{i + 1}/{total}] {name} seed {seed}: '
+            + ('done, read back' if done else 'training' + _eta(t0, trained, total - i)))
+        results.setdefault(name, []).append(run_once(config, seed, run_dir, options, train))
+        trained += not done
     if metrics:
         select_metrics(results, metrics)
     rows = aggregate(results)
@@ -293,6 +296,14 @@ def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
                 c = json.load(f)
             row.params_m, row.gflops = c['params_m'], c['gflops']
     return rows
+
+
+def _eta(t0: float, trained: int, left: int) -> str:
+    """' (about M min left)' from the runs trained so far in this invocation."""
+    if not trained:
+        return ''
+    per_run = (time.perf_counter() - t0) / trained
+    return f' (about {per_run * left / 60:.0f} min left at {per_run / 60:.1f} min per run)'
 
 
 # ---------------------------------------------------------------------------- output
