@@ -240,19 +240,12 @@ class HierarchicalViT(BaseModule):
 
     @staticmethod
     def _check_options(name: str, kind, given: dict, specs: Sequence[StageSpec]) -> None:
-        """Values of the kind options: sizes positive, kernels odd."""
+        """Sizes given as kind options are positive ints (the layers check what else they
+        need: an odd LA kernel, a valid patch padding) and the patch sizes suit the kind."""
         for option in ('window_size', 'pretrain_img_size', 'la_key_stride', 'cross_stage_rank',
                        'la_kernel_size'):
             if option in given:
                 _check_range(name, option, given[option], 1, integer=True)
-        if given.get('la_kernel_size', 1) % 2 == 0:
-            raise ValueError(f'{name}: la_kernel_size must be odd (a centred kernel), got '
-                             f'{given["la_kernel_size"]}')
-        padding = kind.config.get('patch_padding', 'corner')
-        if padding != 'corner' and (isinstance(padding, bool) or not isinstance(padding, int)
-                                    or padding < 0):
-            raise ValueError(f"{name}: patch_padding must be 'corner' or an int >= 0, got "
-                             f"{padding!r}")
         if kind.patch_merging and any(s.patch_size != 2 for s in specs[1:]):
             raise ValueError(f'{name}: attention={kind.name!r} merges 2x2 patches after the '
                              f'first stage: patch_sizes after the first must be 2, got '

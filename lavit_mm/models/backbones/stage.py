@@ -6,6 +6,7 @@ block, the cross-stage residual's extension; what a layer does with them is the 
 business (``layers/kind.py``). For the DP loss, it lists each LA layer with the attention it
 received, and the backbone computes the loss after the forward.
 """
+import dataclasses
 from typing import List, Optional, Tuple
 
 import torch
@@ -52,8 +53,7 @@ class Stage(nn.Module):
             if kind.position_embedding else None
         self.pos_drop = nn.Dropout(drop_rate) \
             if not kind.position_embedding and index == 0 else None
-        args = LayerArgs(**{**vars(layer_args), 'dims': spec.embed_dims,
-                            'num_heads': spec.num_heads})
+        args = dataclasses.replace(layer_args, dims=spec.embed_dims, num_heads=spec.num_heads)
         self.blocks = nn.ModuleList([
             TransformerBlock(
                 spec.embed_dims,

@@ -30,8 +30,9 @@ class PatchEmbed(nn.Module):
     def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
                  padding: Union[str, int] = 'corner', norm_cfg=dict(type='LN')):
         super().__init__()
-        if not (padding == 'corner' or isinstance(padding, int)):
-            raise ValueError(f"patch padding must be 'corner' or an int, got {padding!r}")
+        if padding != 'corner' and (isinstance(padding, bool) or not isinstance(padding, int)
+                                    or padding < 0):
+            raise ValueError(f"patch_padding must be 'corner' or an int >= 0, got {padding!r}")
         self.in_channels = in_channels
         self.patch_size = patch_size
         self.padding = padding

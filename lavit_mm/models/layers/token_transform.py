@@ -26,7 +26,7 @@ class TokenGridTransform(nn.Module):
     def __init__(self, num_heads: int, kernel_size: int = 3):
         super().__init__()
         if kernel_size % 2 != 1:
-            raise ValueError(f'LA kernel_size must be odd, got {kernel_size}')
+            raise ValueError(f'la_kernel_size must be odd (a centred kernel), got {kernel_size}')
         self.num_heads = num_heads
         self.kernel_size = kernel_size
         self.weight = nn.Parameter(torch.empty(num_heads, 1, kernel_size, kernel_size))
