@@ -169,9 +169,10 @@ def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
                   # training speed: the median logged iteration time (robust to a busy
                   # moment on a shared machine) x iterations per epoch (or per run)
                   seconds_per_unit=times[len(times) // 2] * iters_per_unit if times else None,
-                  # wall time of the attempt that finished, per epoch (or per run);
-                  # start-up and evaluations included
-                  wall_seconds_per_unit=seconds / max(length - start, 1))
+                  # wall time of the attempt that finished, scaled to one epoch (or one whole
+                  # run); start-up and evaluations included
+                  wall_seconds_per_unit=seconds / max(length - start, 1)
+                  * (length if unit == 'iter' else 1))
     with open(path + '.part', 'w') as f:
         json.dump(result, f, indent=1)
     os.replace(path + '.part', path)
