@@ -1,5 +1,5 @@
-# "LaViT-T lite" on Fashion-MNIST: LA keys 2x coarser and Less-Attention in stage 1 too (one
-# VA layer per stage, the rest LA), the cheapest LaViT form (docs/performance.md).
+# "LaViT-T lite" on Fashion-MNIST: LA keys 2x coarser and Less-Attention in stage 1 too (one VA
+# layer per stage, the rest LA), the cheapest LaViT form (docs/performance.md).
 _base_ = './lavit_t_fashion_mnist.py'
 model = dict(backbone=dict(
     la_key_stride=2,

@@ -1,8 +1,9 @@
-"""Adds a backbone's auxiliary losses (``loss_dp``) to any OpenMMLab task model's losses.
+"""Adds a backbone's auxiliary losses (``loss_dp``, ``loss_drloc``) to any OpenMMLab task
+model's losses.
 
-The backbone computes its DP loss during the forward of ``loss()`` and keeps it until asked;
-the task model (detector, segmentor, classifier) merges it into the loss dict it returns, so
-it is summed into the total loss and logged by mmengine like any other loss.
+The backbone computes its auxiliary losses during the forward of ``loss()`` and keeps them
+until asked; the task model (detector, segmentor, classifier) merges them into the loss dict it
+returns, so each is summed into the total loss and logged by mmengine like any other loss.
 """
 
 

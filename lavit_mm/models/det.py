@@ -1,4 +1,4 @@
-"""mmdet task models that report the backbone's ``loss_dp``. Imports mmdet: configs that use
+"""mmdet task models that report the backbone's auxiliary losses. Imports mmdet: configs that use
 them list ``lavit_mm.models.det`` in ``custom_imports``."""
 from mmdet.models.detectors import RetinaNet as _RetinaNet
 
@@ -8,4 +8,5 @@ from .aux_loss import BackboneAuxLossMixin
 
 @MODELS.register_module()
 class RetinaNet(BackboneAuxLossMixin, _RetinaNet):
-    """mmdet's RetinaNet, plus the backbone's auxiliary losses (``loss_dp``)."""
+    """mmdet's RetinaNet, plus the backbone's auxiliary losses
+    (``loss_dp``, ``loss_drloc``)."""

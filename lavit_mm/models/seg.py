@@ -1,4 +1,4 @@
-"""mmseg task models that report the backbone's ``loss_dp``. Imports mmseg: configs that use
+"""mmseg task models that report the backbone's auxiliary losses. Imports mmseg: configs that use
 them list ``lavit_mm.models.seg`` in ``custom_imports``."""
 from mmseg.models.segmentors import EncoderDecoder as _EncoderDecoder
 
@@ -8,4 +8,5 @@ from .aux_loss import BackboneAuxLossMixin
 
 @MODELS.register_module()
 class EncoderDecoder(BackboneAuxLossMixin, _EncoderDecoder):
-    """mmseg's EncoderDecoder (Semantic FPN, UperNet...), plus ``loss_dp``."""
+    """mmseg's EncoderDecoder (Semantic FPN, UperNet...), plus the backbone's auxiliary losses
+    (``loss_dp``, ``loss_drloc``)."""

@@ -1,9 +1,10 @@
 # The small-data classification recipe (Fashion-MNIST, CIFAR-10/100 at 32 px), chosen by the
 # recorded runs in docs/results.md: an mmpretrain ImageClassifier (GAP + linear head), AdamW
 # lr 1e-3 at batch 128 (lr linear in the batch: --auto-scale-lr), weight decay 0.05 (none on
-# norms, biases, position/bias tables, LA transforms), a linear warm-up over the first epoch
-# then cosine to 1e-5, label smoothing 0.1, drop path 0.1, gradient clipping at 5. No mixup,
-# cutmix or RandAugment: random crops (4 px padding) and flips only.
+# norms, biases, position/bias tables, LA transforms, re-attention head mixes, LSA
+# temperatures), a linear warm-up over the first epoch then cosine to 1e-5, label smoothing
+# 0.1, drop path 0.1, gradient clipping at 5. No mixup, cutmix or RandAugment: random crops
+# (4 px padding) and flips only.
 # Each backbone file (./lavit_t.py, ...) adds the backbone; each dataset file the data.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 custom_imports = dict(imports=['lavit_mm.models.cls'], allow_failed_imports=False)
@@ -36,6 +37,8 @@ optim_wrapper = dict(
             'theta': dict(decay_mult=0.),
             'psi': dict(decay_mult=0.),
             'head_mix': dict(decay_mult=0.),
+            'reattention': dict(decay_mult=0.),  # identity-init head mix (DeepViT)
+            'temperature': dict(decay_mult=0.),  # LSA's softmax temperature
         }))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, end=1, convert_to_iter_based=True),

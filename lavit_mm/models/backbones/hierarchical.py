@@ -18,8 +18,10 @@ from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import ATTENTION_KINDS, LayerArgs, PositionEmbedding, WindowAttention
-from .spec import StageSpec, resolve_arch
+from ..layers import (ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs, PositionEmbedding,
+                      WindowAttention)
+from .conv_stage import ConvStage
+from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
 # options that configure Less-Attention layers: refused for an arch without any
@@ -82,6 +84,20 @@ class HierarchicalViT(BaseModule):
         dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
             its computation; default: the class's, 1.0 for LaViT); reported as ``loss_dp`` by
             the task models of lavit_mm.
+        reattention: DeepViT's re-attention in every VA layer (a learnable H x H mix of the
+            softmaxed heads, identity-init, then BatchNorm across heads; explicit attention in
+            those layers; ``layers/reattention.py``).
+        lsa: Locality Self-Attention in every VA layer: a learnable temperature per layer
+            (init ``1/sqrt(d)``) and each query's own key masked ('sra': the key cell holding
+            the query; 'window': its own token; ``layers/locality.py``).
+        spt: Shifted Patch Tokenization in the first stage's patch embedding (the image and
+            its four diagonal half-patch shifts, LayerNorm, linear; ``layers/embed.py``).
+        stage_types: one of 'attn'/'conv' per stage (default all 'attn'): 'conv' stages are
+            CoAtNet's MBConv blocks with squeeze-excitation, first, e.g. ('conv', 'conv',
+            'attn', 'attn'); widths and strides, so the feature pyramid, stay the arch's.
+        drloc_weight: weight of the DRLoc auxiliary loss on the last stage's map (0: off),
+            reported as ``loss_drloc`` by the task models of lavit_mm.
+        drloc_pairs: position pairs per image for DRLoc (default 64; needs drloc_weight).
         dp_margin: the DP loss's dominance margin m (default 1): a diagonal entry should be at
             least (1 + m) times every other entry of its row (0 lets uniform attention satisfy
             the loss, which collapses the attention LA layers reuse; see
@@ -123,6 +139,12 @@ class HierarchicalViT(BaseModule):
                  la_head_mix: Optional[bool] = None,
                  dp_loss_weight: Optional[float] = None,
                  dp_margin: Optional[float] = None,
+                 reattention: Optional[bool] = None,
+                 lsa: Optional[bool] = None,
+                 spt: bool = False,
+                 stage_types: Optional[Sequence[str]] = None,
+                 drloc_weight: float = 0.,
+                 drloc_pairs: Optional[int] = None,
                  norm_after_stage: Union[bool, Sequence[int]] = False,
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
@@ -139,7 +161,8 @@ class HierarchicalViT(BaseModule):
             window_size=window_size, pretrain_img_size=pretrain_img_size,
             patch_padding=patch_padding, la_kernel_size=la_kernel_size,
             la_key_stride=la_key_stride, la_head_mix=la_head_mix,
-            cross_stage_rank=cross_stage_rank), dp_loss_weight, dp_margin)
+            cross_stage_rank=cross_stage_rank, reattention=reattention, lsa=lsa),
+            dp_loss_weight, dp_margin, stage_types)
         specs, num_stages = self.stage_specs, len(self.stage_specs)
         if cross_stage_residual is None:
             cross_stage_residual = kind.cross_stage_residual
@@ -167,17 +190,35 @@ class HierarchicalViT(BaseModule):
         self.with_cp = with_cp
         self.check_finite = check_finite
         self.num_features = [s.embed_dims for s in specs]
+        self._check_conv_stem(name, specs, kind, spt, patch_padding)
+        _check_range(name, 'drloc_weight', drloc_weight, 0.)
+        if drloc_pairs is not None:
+            if not drloc_weight:
+                raise ValueError(f'{name}: drloc_pairs configures the DRLoc loss, which is off '
+                                 f'(drloc_weight=0): remove it or set drloc_weight > 0')
+            _check_range(name, 'drloc_pairs', drloc_pairs, 1, integer=True)
+        self.drloc_weight = float(drloc_weight)
 
         norm_stages = self._norm_stages(name, norm_after_stage, kind, num_stages)
         layer_args = LayerArgs(dims=0, num_heads=1, qkv_bias=qkv_bias, attn_drop=attn_drop_rate,
                                proj_drop=drop_rate, norm_cfg=norm_cfg,
-                               head_mix=bool(kind.config.get('la_head_mix', False)))
+                               head_mix=bool(kind.config.get('la_head_mix', False)),
+                               reattention=bool(kind.config.get('reattention', False)),
+                               lsa=bool(kind.config.get('lsa', False)))
         dpr = torch.linspace(0, drop_path_rate, sum(s.depth for s in specs)).tolist()
         size = kind.config.get('pretrain_img_size')
         self.stages = nn.ModuleList()
         stride, prev_attention, channels, start = 1, None, in_channels, 0
         for i, spec in enumerate(specs):
             stride *= spec.patch_size
+            if spec.block_type == 'conv':
+                self.stages.append(ConvStage(
+                    spec, index=i, in_channels=channels,
+                    drop_path_rates=dpr[start:start + spec.depth], act_cfg=act_cfg,
+                    norm_cfg=norm_cfg, output_norm=i in norm_stages,
+                    norm_feeds_next=kind.norm_feeds_next))
+                channels, start, prev_attention = spec.embed_dims, start + spec.depth, None
+                continue
             self.stages.append(Stage(
                 spec, kind, index=i, in_channels=channels, layer_args=layer_args,
                 drop_path_rates=dpr[start:start + spec.depth], drop_rate=drop_rate,
@@ -185,7 +226,7 @@ class HierarchicalViT(BaseModule):
                 pos_grid=(size // stride, size // stride) if size else None,
                 cross_stage=(*prev_attention, kind.config['cross_stage_rank'])
                 if cross_stage_residual and prev_attention and spec.depth else None,
-                output_norm=i in norm_stages))
+                output_norm=i in norm_stages, shifted_patches=spt and i == 0))
             channels, start = spec.embed_dims, start + spec.depth
             prev_attention = self.stages[-1].attention_shape() if spec.depth else None
         if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
@@ -195,11 +236,16 @@ class HierarchicalViT(BaseModule):
             # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
             # run samples what the uninterrupted one would have
             self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
+        self.drloc = None
+        if drloc_weight:
+            self.drloc = DenseRelativeLocalization(specs[-1].embed_dims, drloc_pairs or 64)
+            self.register_buffer('drloc_step', torch.zeros((), dtype=torch.long))
         self._aux_losses: Dict[str, torch.Tensor] = {}
         self._freeze_stages()
 
     def _resolve(self, name: str, arch, attention: str, kind_options: dict,
-                 dp_loss_weight: Optional[float], dp_margin: Optional[float]):
+                 dp_loss_weight: Optional[float], dp_margin: Optional[float],
+                 stage_types: Optional[Sequence[str]] = None):
         """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
         kind built with the options given (None: the kind's default), each checked."""
         if attention not in ATTENTION_KINDS:
@@ -208,6 +254,7 @@ class HierarchicalViT(BaseModule):
         kind_cls = ATTENTION_KINDS[attention]
         self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
                                         kind_cls.stage_keys, kind_cls.arch_keys, attention)
+        specs = with_stage_types(specs, stage_types, name)
         self.stage_specs: List[StageSpec] = specs
         given = {k: v for k, v in kind_options.items() if v is not None}
         if not any(s.num_la for s in specs):
@@ -215,8 +262,9 @@ class HierarchicalViT(BaseModule):
                                       dp_margin=dp_margin).items():
                 if option in LA_OPTIONS and value is not None:
                     raise ValueError(f'{name}: {option} configures Less-Attention layers and '
-                                     f'this arch has none (num_va == depths in every stage): '
-                                     f'remove it, or give a stage LA layers (num_va < depth)')
+                                     f'this arch has none (num_va == depths in every '
+                                     f'attention stage): remove it, or give an attention '
+                                     f'stage LA layers (num_va < depth)')
         if 'window_size' in self.arch and 'window_size' not in given:
             given['window_size'] = self.arch['window_size']
         kind = kind_cls(name, **given)
@@ -227,6 +275,20 @@ class HierarchicalViT(BaseModule):
         _check_range(name, 'dp_loss_weight', self.dp_loss_weight, 0.)
         _check_range(name, 'dp_margin', self.dp_margin, 0.)
         return kind
+
+    @staticmethod
+    def _check_conv_stem(name: str, specs, kind, spt: bool, patch_padding) -> None:
+        """Options of the first patch embedding are refused when stage 1 is 'conv'."""
+        if specs[0].block_type != 'conv':
+            return
+        if spt:
+            raise ValueError(f"{name}: spt replaces the first stage's patch embedding, and "
+                             f"stage 1 is a 'conv' stage (a conv stem): set spt=False or make "
+                             f"stage 1 'attn'")
+        if patch_padding is not None and kind.patch_merging:
+            raise ValueError(f"{name}: patch_padding applies to the first stage's patch "
+                             f"embedding with attention={kind.name!r}, and stage 1 is a 'conv' "
+                             f"stage: remove it or make stage 1 'attn'")
 
     @staticmethod
     def _check_init_cfg(name: str, init_cfg) -> None:
@@ -280,6 +342,13 @@ class HierarchicalViT(BaseModule):
         if self.check_finite:
             _assert_finite(x, 'the input images',
                            'check the data pipeline and the data preprocessor (mean/std)')
+        if self.training and 'loss_drloc' in self._aux_losses:
+            raise RuntimeError(
+                f'{type(self).__name__}: the loss_drloc of the previous training step was '
+                f'never collected: this task model does not report backbone losses, so '
+                f'drloc_weight would do nothing. Use the task models of lavit_mm '
+                f"(type='lavit_mm.ImageClassifier' / 'lavit_mm.RetinaNet' / "
+                f"'lavit_mm.EncoderDecoder'), or set drloc_weight=0")
         dp_inputs = [] if self.training and self.dp_loss_weight > 0 else None
         outs, state = [], None
         for i, stage in enumerate(self.stages):
@@ -299,6 +368,10 @@ class HierarchicalViT(BaseModule):
                 losses = [attn.dp_loss(prev, hw, step * n + i, self.dp_margin)
                           for i, (attn, prev, hw) in enumerate(dp_inputs)]
                 self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(losses).mean()
+        if self.training and self.drloc is not None:
+            step = int(self.drloc_step)
+            self.drloc_step += 1
+            self._aux_losses['loss_drloc'] = self.drloc_weight * self.drloc(out, step)
         return tuple(outs)
 
     def attention_states(self, x: torch.Tensor) -> List[list]:
@@ -320,8 +393,9 @@ class HierarchicalViT(BaseModule):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Checkpoints of LA models trained without the DP loss have no step counter (it was
         # registered only with a positive weight): start it at 0.
-        if hasattr(self, 'dp_step') and prefix + 'dp_step' not in state_dict:
-            state_dict[prefix + 'dp_step'] = torch.zeros_like(self.dp_step)
+        for step in ('dp_step', 'drloc_step'):
+            if hasattr(self, step) and prefix + step not in state_dict:
+                state_dict[prefix + step] = torch.zeros_like(getattr(self, step))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):

@@ -6,6 +6,7 @@ for 'sra') are named by the kind (``AttentionKind.stage_keys``), and a kind-leve
 (``window_size`` for 'window') by ``AttentionKind.arch_keys``.
 """
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -30,6 +31,8 @@ class StageSpec:
         patch_size: stride of the stage's patch embedding.
         num_va: leading VA layers, in [1, depth] (an LA layer reuses the attention before it).
         sr_ratio: spatial reduction of keys/values ('sra' only).
+        block_type: 'attn' (the attention kind's blocks) or 'conv' (CoAtNet's MBConv blocks,
+            ``conv_stage.py``; heads, MLP ratio, ``num_va`` and ``sr_ratio`` unused).
     """
     embed_dims: int
     depth: int
@@ -38,13 +41,14 @@ class StageSpec:
     patch_size: int
     num_va: int
     sr_ratio: Optional[int] = None
+    block_type: str = 'attn'
 
     @property
     def num_la(self) -> int:
-        return self.depth - self.num_va
+        return 0 if self.block_type == 'conv' else self.depth - self.num_va
 
     def is_less_attention(self, index: int) -> bool:
-        return index >= self.num_va
+        return self.block_type != 'conv' and index >= self.num_va
 
 
 def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
@@ -91,3 +95,32 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
         if s.sr_ratio is not None and s.sr_ratio < 1:
             raise ValueError(f'{owner}: stage {i}: sr_ratio must be >= 1, got {s.sr_ratio}')
     return arch, specs
+
+
+STAGE_TYPES = ('attn', 'conv')
+
+
+def with_stage_types(specs: List[StageSpec], stage_types: Optional[Sequence[str]],
+                     owner: str) -> List[StageSpec]:
+    """``stage_types`` (one of :data:`STAGE_TYPES` per stage, convolution stages first, as
+    CoAtNet's C-C-T-T) applied to ``specs``; None keeps every stage 'attn'."""
+    if stage_types is None:
+        return specs
+    types = [stage_types] if isinstance(stage_types, str) else list(stage_types)
+    if len(types) != len(specs):
+        raise ValueError(f'{owner}: stage_types has {len(types)} entries for {len(specs)} '
+                         f'stages: give one of {STAGE_TYPES} per stage, e.g. '
+                         f'{tuple(["conv"] * 2 + ["attn"] * (len(specs) - 2))}')
+    unknown = [t for t in types if t not in STAGE_TYPES]
+    if unknown:
+        raise ValueError(f'{owner}: unknown stage type(s) {unknown} in stage_types: choose '
+                         f'from {STAGE_TYPES}')
+    if 'attn' not in types:
+        raise ValueError(f"{owner}: stage_types {tuple(types)} has no 'attn' stage: this is a "
+                         f"transformer backbone; keep at least the last stage 'attn', or use a "
+                         f"CNN backbone")
+    if 'conv' in types[types.index('attn'):]:
+        raise ValueError(f"{owner}: stage_types {tuple(types)} puts a 'conv' stage after an "
+                         f"'attn' stage; convolution stages go first (CoAtNet's C-C-T-T), so "
+                         f"that attention stages follow each other: reorder them")
+    return [dataclasses.replace(s, block_type=t) for s, t in zip(specs, types)]

@@ -36,19 +36,21 @@ class Stage(nn.Module):
             last attention, or None. Built after the blocks, so that a seeded model draws its
             random initial values in the same order as before this argument existed.
         output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
+        shifted_patches: SPT in the patch embedding (``layers/embed.py``; first stage).
     """
 
     def __init__(self, spec: StageSpec, kind: AttentionKind, *, index: int, in_channels: int,
                  layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
                  act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
                  cross_stage: Optional[Tuple[int, int, int]] = None,
-                 output_norm: bool = False):
+                 output_norm: bool = False, shifted_patches: bool = False):
         super().__init__()
         if kind.patch_merging and index > 0:
             self.patch_embed = PatchMerging(in_channels, spec.embed_dims, norm_cfg)
         else:
             self.patch_embed = PatchEmbed(in_channels, spec.embed_dims, spec.patch_size,
-                                          kind.config['patch_padding'], norm_cfg)
+                                          kind.config['patch_padding'], norm_cfg,
+                                          shifted_patches)
         self.pos_embed = PositionEmbedding(pos_grid, spec.embed_dims, drop_rate) \
             if kind.position_embedding else None
         self.pos_drop = nn.Dropout(drop_rate) \

@@ -2,9 +2,12 @@ from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .block import Mlp, TransformerBlock
 from .cross_stage import CrossStageResidual
 from .dp_loss import diagonality_preserving_loss, sra_dp_loss
+from .drloc import DenseRelativeLocalization
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
 from .kind import ATTENTION_KINDS, AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
+from .mbconv import MBConv, SqueezeExcite
+from .reattention import ReAttention
 # the attention kinds register themselves on import
 from .sra import SpatialReduction, SpatialReductionKind, SRAttention, SRLessAttention
 from .token_transform import TokenGridTransform
@@ -17,5 +20,6 @@ __all__ = [
     'LayerArgs', 'register_attention_kind', 'LessAttentionMixin', 'SpatialReduction',
     'SpatialReductionKind', 'SRAttention', 'SRLessAttention', 'TokenGridTransform',
     'PatchMerging', 'ShiftedWindowKind', 'WindowAttention', 'WindowLessAttention',
-    'WindowState', 'mix_heads'
+    'WindowState', 'mix_heads', 'DenseRelativeLocalization', 'MBConv', 'SqueezeExcite',
+    'ReAttention'
 ]

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .reattention import ReAttention
+
 HW = Tuple[int, int]
 
 
@@ -48,7 +50,8 @@ def _last_dim_contiguous(t: torch.Tensor) -> torch.Tensor:
 
 
 def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
-           attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+           attn_mask: Optional[torch.Tensor] = None, reattention: Optional[nn.Module] = None,
+           blocked: Optional[torch.Tensor] = None) -> torch.Tensor:
     """softmax(q k^T + attn_mask) v with the fused kernel.
     v: (..., heads, N_r, dv) -> (..., heads, N, dv).
 
@@ -57,6 +60,10 @@ def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
     size (``tools/benchmark.py``). So leading dims (windows) are folded into the batch, q/k/v
     made unit-stride, and when a cross-stage extension makes q/k wider than v, v is
     zero-padded and the padding sliced off the output.
+
+    ``reattention`` (DeepViT, ``reattention.py``): the one explicit path, softmax then the
+    module on the probabilities (``blocked``: bool, True where ``attn_mask`` excludes a key,
+    set back to 0 after its norm), then dropout and the product with v.
     """
     q, k = state.q, state.k
     lead = q.shape[:-3]  # (B,) or (B, nW)
@@ -64,7 +71,17 @@ def attend(state: AttentionState, v: torch.Tensor, dropout_p: float = 0.,
         if attn_mask is not None:  # broadcast to every window of every image
             attn_mask = attn_mask.expand(*lead, q.shape[-3], q.shape[-2], k.shape[-2])
             attn_mask = attn_mask.reshape(-1, *attn_mask.shape[-3:])
+        if blocked is not None:
+            blocked = blocked.expand(*lead, q.shape[-3], q.shape[-2], k.shape[-2])
+            blocked = blocked.reshape(-1, *blocked.shape[-3:])
         q, k, v = (t.reshape(-1, *t.shape[-3:]) for t in (q, k, v))  # (B*nW, h, T, d)
+    if reattention is not None:
+        logits = q @ k.transpose(-2, -1)  # (B', h, N, N_r)
+        if attn_mask is not None:
+            logits = logits + attn_mask
+        probs = reattention(logits.softmax(-1), blocked)
+        out = F.dropout(probs, dropout_p) @ v  # (B', h, N, dv)
+        return out.reshape(*lead, *out.shape[-3:])
     q, k, v = map(_last_dim_contiguous, (q, k, v))
     dv = v.shape[-1]
     if q.shape[-1] > dv:
@@ -123,7 +140,12 @@ def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:
 
 class AttentionBase(nn.Module):
     """What every attention kind has: heads, the folded scale, the output projection and the
-    dropouts. ``key_grid(hw)``: the key grid the layer attends to for queries on ``hw``."""
+    dropouts. ``key_grid(hw)``: the key grid the layer attends to for queries on ``hw``.
+
+    VA layers may add the options of ``LayerArgs`` (:meth:`add_va_options`): LSA's learnable
+    temperature (which then replaces the fixed scale, :meth:`query_scale`) and own-key mask,
+    and DeepViT's re-attention module.
+    """
     is_less_attention = False
 
     def __init__(self, dims: int, num_heads: int, attn_drop: float, proj_drop: float):
@@ -136,6 +158,21 @@ class AttentionBase(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(dims, dims)
         self.proj_drop = nn.Dropout(proj_drop)
+        self.lsa = False  # mask each query's own key (the kind defines it; locality.py)
+        self.register_parameter('temperature', None)  # LSA's learnable softmax temperature
+        self.register_module('reattention', None)  # DeepViT re-attention (reattention.py)
+
+    def add_va_options(self, args) -> None:
+        """LSA and re-attention, as ``args`` (a ``LayerArgs``) asks; VA layers call this."""
+        self.lsa = args.lsa
+        if args.lsa:
+            self.temperature = nn.Parameter(torch.tensor(float(self.scale)))
+        if args.reattention:
+            self.reattention = ReAttention(self.num_heads)
+
+    def query_scale(self):
+        """The factor folded into q: LSA's learnable temperature, else ``1/sqrt(d)``."""
+        return self.scale if self.temperature is None else self.temperature
 
     def dropout_p(self) -> float:
         return self.attn_drop if self.training else 0.

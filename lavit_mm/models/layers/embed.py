@@ -18,6 +18,42 @@ def nlc_to_nchw(x: torch.Tensor, hw: HW) -> torch.Tensor:
     return x.transpose(1, 2).reshape(B, C, hw[0], hw[1])  # (B, H*W, C) -> (B, C, H, W)
 
 
+class ShiftedPatchProjection(nn.Module):
+    """Shifted Patch Tokenization (SPT; Lee, Lee and Song, 2021) as a patch projection:
+    (B, C, H, W) -> (B, E, H/p, W/p), like the stride-p conv it replaces.
+
+    The image is concatenated with its four diagonal shifts by half a patch (``p // 2``
+    pixels, zero fill; 5C channels), cut into p x p patches, each flattened (5C p^2 values,
+    channel-major), normalised by a LayerNorm and projected by a linear map to E.
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int, padding: int = 0):
+        super().__init__()
+        self.shift = patch_size // 2
+        if self.shift < 1:
+            raise ValueError(f'spt shifts by half a patch and the first patch size is '
+                             f'{patch_size}: use a first-stage patch size >= 2, or spt=False')
+        self.patch_size, self.padding = patch_size, padding
+        features = 5 * in_channels * patch_size ** 2
+        self.token_norm = nn.LayerNorm(features)
+        self.linear = nn.Linear(features, embed_dims)
+
+    def shifted(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, 5C, H, W): the image, then shifted right-down, left-down,
+        right-up, left-up by ``shift`` pixels."""
+        s = self.shift
+        pads = ((s, -s, s, -s), (-s, s, s, -s), (s, -s, -s, s), (-s, s, -s, s))
+        return torch.cat([x] + [F.pad(x, pad) for pad in pads], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.patch_size
+        H = (x.shape[2] + 2 * self.padding - p) // p + 1
+        W = (x.shape[3] + 2 * self.padding - p) // p + 1
+        patches = F.unfold(self.shifted(x), p, padding=self.padding, stride=p)  # (B, 5Cp^2, N)
+        tokens = self.linear(self.token_norm(patches.transpose(1, 2)))  # (B, N, E)
+        return nlc_to_nchw(tokens, (H, W))  # (B, E, H/p, W/p)
+
+
 class PatchEmbed(nn.Module):
     """Non-overlapping patch embedding: a stride-``patch_size`` conv, then a norm.
 
@@ -25,10 +61,12 @@ class PatchEmbed(nn.Module):
         padding: ``'corner'`` pads the right/bottom border up to a multiple of the patch size
             (no pixel is dropped); an int is the conv's own padding (``0`` floors the output
             size, as mmdet's PVT v1 does).
+        shifted_patches: SPT (:class:`ShiftedPatchProjection`) in place of the conv.
     """
 
     def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
-                 padding: Union[str, int] = 'corner', norm_cfg=dict(type='LN')):
+                 padding: Union[str, int] = 'corner', norm_cfg=dict(type='LN'),
+                 shifted_patches: bool = False):
         super().__init__()
         if padding != 'corner' and (isinstance(padding, bool) or not isinstance(padding, int)
                                     or padding < 0):
@@ -37,7 +75,9 @@ class PatchEmbed(nn.Module):
         self.patch_size = patch_size
         self.padding = padding
         conv_pad = padding if isinstance(padding, int) else 0
-        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, patch_size, conv_pad)
+        self.proj = ShiftedPatchProjection(in_channels, embed_dims, patch_size, conv_pad) \
+            if shifted_patches else \
+            nn.Conv2d(in_channels, embed_dims, patch_size, patch_size, conv_pad)
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if norm_cfg else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:

@@ -45,6 +45,8 @@ class LayerArgs:
     proj_drop: float = 0.
     norm_cfg: dict = field(default_factory=lambda: dict(type='LN'))  # for a kind's own norms
     head_mix: bool = False  # LA layers: DeepViT-style head mix of the transformed logits
+    reattention: bool = False  # VA layers: DeepViT re-attention (reattention.py)
+    lsa: bool = False  # VA layers: Locality Self-Attention (locality.py)
 
 
 class AttentionKind:

@@ -16,6 +16,7 @@ from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .kind import AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
+from .locality import as_logit_mask, own_cell_blocked
 from .token_transform import TokenGridTransform
 
 HW = Tuple[int, int]
@@ -60,7 +61,10 @@ class _SRABase(AttentionBase):
         return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
 
     def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
-        out = attend(state, v, self.dropout_p())  # (B, h, N, d)
+        blocked = own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio,
+                                   v.device) if self.lsa else None  # (N, N_r)
+        mask = None if blocked is None else as_logit_mask(blocked, state.q.dtype)
+        out = attend(state, v, self.dropout_p(), mask, self.reattention, blocked)  # (B,h,N,d)
         B, h, N, d = out.shape
         out = out.transpose(1, 2).reshape(B, N, h * d)  # (B, N, C)
         return self.proj_drop(self.proj(out))
@@ -77,11 +81,12 @@ class SRAttention(_SRABase):
         super().__init__(args, sr_ratio)
         self.q = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
         self.kv = nn.Linear(args.dims, 2 * args.dims, bias=args.qkv_bias)
+        self.add_va_options(args)
 
     def forward(self, x: torch.Tensor, hw: HW, prev: Optional[AttentionState] = None,
                 extension: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
         """x: (B, N, C) -> (B, N, C) and this layer's attention."""
-        q = self.heads(self.q(x)) * self.scale  # (B, h, N, d)
+        q = self.heads(self.q(x)) * self.query_scale()  # (B, h, N, d)
         x_r, hw_k = self.reduce(x, hw)  # (B, N_r, C)
         k, v = map(self.heads, self.kv(x_r).chunk(2, dim=-1))  # 2 x (B, h, N_r, d)
         if extension is not None:
@@ -160,11 +165,13 @@ class SpatialReductionKind(AttentionKind):
 
     Options: ``patch_padding`` (every stage's patch embedding), ``pretrain_img_size`` (the
     position tables' grid), ``la_kernel_size`` (Theta/Psi kernel), ``la_key_stride``,
-    ``la_head_mix``, ``cross_stage_rank``.
+    ``la_head_mix``, ``cross_stage_rank``, ``reattention`` and ``lsa`` (VA layers; LSA's own
+    key is the key cell holding the query, ``locality.py``).
     """
     name = 'sra'
     options = dict(patch_padding='corner', pretrain_img_size=224, la_kernel_size=3,
-                   la_key_stride=1, la_head_mix=False, cross_stage_rank=16)
+                   la_key_stride=1, la_head_mix=False, cross_stage_rank=16,
+                   reattention=False, lsa=False)
     stage_keys = ('sr_ratios', )
     position_embedding = True
     cross_stage_residual = True

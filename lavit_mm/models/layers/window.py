@@ -17,6 +17,7 @@ from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .dp_loss import diagonality_preserving_loss
 from .kind import AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
+from .locality import as_logit_mask, own_token_blocked
 
 HW = Tuple[int, int]
 
@@ -108,7 +109,15 @@ class _WindowBase(AttentionBase):
         return t.view(B, nW, M2, self.num_heads, -1).transpose(2, 3)  # (B, nW, h, M^2, d)
 
     def output(self, state: WindowState, v: torch.Tensor, hw: HW) -> torch.Tensor:
-        out = attend(state, v, self.dropout_p(), state.additive())  # (B, nW, h, M^2, d)
+        mask, blocked = state.additive(), None  # (h or nW, h, M^2, M^2)
+        if self.lsa:  # each token's own key in its window
+            blocked = own_token_blocked(self.window_size ** 2, v.device)  # (M^2, M^2)
+            mask = mask + as_logit_mask(blocked, mask.dtype)
+        if self.reattention is not None and state.mask is not None:  # Swin's other regions
+            region = state.mask.ne(0)  # (nW, 1, M^2, M^2)
+            blocked = region if blocked is None else region | blocked
+        out = attend(state, v, self.dropout_p(), mask, self.reattention,
+                     blocked)  # (B, nW, h, M^2, d)
         out = out.transpose(2, 3).flatten(3)  # (B, nW, M^2, C)
         out = self.merge(out, hw, state.hw_q, state.shift)
         return self.proj_drop(self.proj(out))
@@ -125,6 +134,7 @@ class WindowAttention(_WindowBase):
         self.qkv = nn.Linear(args.dims, 3 * args.dims, bias=args.qkv_bias)
         self.relative_position_bias_table = nn.Parameter(
             torch.zeros((2 * window_size - 1) ** 2, args.num_heads))
+        self.add_va_options(args)
         self.register_buffer('relative_position_index', relative_position_index(window_size),
                              persistent=False)
 
@@ -142,8 +152,8 @@ class WindowAttention(_WindowBase):
         q, k, v = map(self.heads, self.qkv(windows).chunk(3, dim=-1))  # 3 x (B,nW,h,M^2,d)
         mask = shifted_window_mask(*padded, self.window_size, self.shift, x.device) \
             if self.shift else None
-        state = WindowState(q * self.scale, k, self.position_bias(), mask, self.shift, padded,
-                            self.head_dims)
+        state = WindowState(q * self.query_scale(), k, self.position_bias(), mask, self.shift,
+                            padded, self.head_dims)
         return self.output(state, v, hw), state
 
 
@@ -201,10 +211,12 @@ class ShiftedWindowKind(AttentionKind):
     stage). VA layers alternate plain and shifted windows.
 
     Options: ``window_size`` (default: the arch's ``window_size``, else 7),
-    ``patch_padding`` (the first stage's patch embedding), ``la_head_mix``.
+    ``patch_padding`` (the first stage's patch embedding), ``la_head_mix``, ``reattention``
+    and ``lsa`` (VA layers; LSA's own key is the query's own token in its window).
     """
     name = 'window'
-    options = dict(window_size=7, patch_padding='corner', la_head_mix=False)
+    options = dict(window_size=7, patch_padding='corner', la_head_mix=False,
+                   reattention=False, lsa=False)
     arch_keys = ('window_size', )
     patch_merging = True
     norm_feeds_next = False

@@ -1,0 +1,49 @@
+"""Locality Self-Attention (LSA; Lee, Lee and Song, 2021), an option of VA layers.
+
+Two changes to a VA layer: (1) a learnable softmax temperature, one scalar per layer that
+multiplies the queries in place of the fixed ``1/sqrt(d)`` (initialised to it); (2) each
+query's *own key* is masked before the softmax, so attention goes to other tokens.
+
+Own key, per kind:
+- 'window': the query's own token in its window (the diagonal of each M^2 x M^2 window).
+- 'sra' (our definition): keys are cells of the R x R spatial reduction (R = ``sr_ratio``);
+  a query's own key is the cell that holds it, ``(r // R, c // R)`` (clamped to the last
+  cell where the map is not a multiple of R). With R = 1 this is the token itself, the
+  paper's diagonal.
+
+The mask is a large finite negative logit (``OWN_KEY_LOGIT``), not -inf: a query whose only
+key is its own (a 1 x 1 key grid) keeps attending to it instead of producing NaN.
+
+LSA and the DP loss: the DP loss of LaViT's LA layers *rewards* the own-cell entry (the
+diagonal) that LSA masks. The two act on different layers: LSA masks the VA layer's own
+attention; the logits it hands on to LA layers carry its temperature but not its mask (the
+state is ``q``/``k``, the mask is added only in the VA layer's softmax), so an LA layer's
+attention keeps the own cell and its DP loss is unchanged. Masking LA layers too would make
+the DP loss's dominance term unsatisfiable (a diagonal of probability 0), so we do not.
+"""
+from typing import Tuple
+
+import torch
+
+HW = Tuple[int, int]
+OWN_KEY_LOGIT = -1e4  # added to the own key's logit: exp(-1e4) is 0 in fp16/bf16/fp32
+
+
+def own_cell_blocked(hw_q: HW, hw_k: HW, sr_ratio: int, device) -> torch.Tensor:
+    """(N, N_k) bool: True at each query's own key cell of an R-reduced key grid."""
+    (H, W), (Hk, Wk) = hw_q, hw_k
+    rows = (torch.arange(H, device=device) // sr_ratio).clamp(max=Hk - 1)
+    cols = (torch.arange(W, device=device) // sr_ratio).clamp(max=Wk - 1)
+    cell = (rows[:, None] * Wk + cols[None, :]).flatten()  # (N,)
+    return cell[:, None] == torch.arange(Hk * Wk, device=device)[None, :]
+
+
+def own_token_blocked(tokens: int, device) -> torch.Tensor:
+    """(T, T) bool: the diagonal (each token's own key in a window of T tokens)."""
+    return torch.eye(tokens, dtype=torch.bool, device=device)
+
+
+def as_logit_mask(blocked: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """bool -> additive logits (``OWN_KEY_LOGIT`` where blocked, 0 elsewhere)."""
+    return torch.zeros(blocked.shape, dtype=dtype, device=blocked.device).masked_fill(
+        blocked, OWN_KEY_LOGIT)
