@@ -120,7 +120,9 @@ def _alternatives(model_type, kind, tmp_path):
         cross_stage_rank=4, la_kernel_size=5, la_key_stride=2, la_head_mix=True,
         dp_loss_weight=0.5, dp_margin=0.5, norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
         norm_cfg=dict(type='LN', eps=1e-2), frozen_stages=1, norm_eval=True, with_cp=True,
-        check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind))
+        check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind),
+        reattention=True, lsa=True, spt=True, stage_types=('conv', 'attn', 'attn', 'attn'),
+        drloc_weight=0.2, drloc_pairs=8)
 
 
 def _fingerprint(model, monkeypatch):
@@ -170,16 +172,19 @@ def _public_options(model_type):
 REFUSED = {
     (LaViT, 'sra'): {'window_size',  # windows only
                      'attention',  # the 'sra' arch has sr_ratios, which windows refuse
-                     'norm_eval'},  # no BatchNorm to keep in eval mode
+                     'norm_eval',  # no BatchNorm to keep in eval mode
+                     'drloc_pairs'},  # DRLoc is off (drloc_weight=0)
     (LaViT, 'window'): {'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'attention',
-                        'cross_stage_residual', 'cross_stage_rank', 'norm_eval'},
+                        'cross_stage_residual', 'cross_stage_rank', 'norm_eval',
+                        'drloc_pairs'},
     (PVT, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
                    'dp_loss_weight', 'dp_margin',  # no LA layer in PVT
                    'cross_stage_rank',  # the residual is off in PVT
-                   'norm_eval'},
+                   'norm_eval', 'drloc_pairs'},
     (Swin, 'window'): {'attention', 'cross_stage_residual',  # fixed for Swin
                        'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
-                       'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval'},
+                       'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval',
+                       'drloc_pairs'},
 }
 
 
@@ -209,7 +214,8 @@ def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, mo
     ('cross_stage_rank', 0), ('pretrain_img_size', 0), ('in_channels', 0),
     ('patch_padding', -1), ('out_indices', (0, 0)), ('out_indices', (4, )),
     ('frozen_stages', 5), ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
-    ('la_key_stride', 1.5)])
+    ('la_key_stride', 1.5), ('drloc_weight', -0.1), ('drloc_pairs', 0),
+    ('stage_types', ('conv', )), ('stage_types', ('attn', 'conv', 'attn', 'attn'))])
 def test_nonsensical_values_are_refused_by_name(option, value):
     with pytest.raises((ValueError, TypeError), match=option):
         LaViT(arch=narrow_arch('sra'), **{option: value})

@@ -4,5 +4,5 @@
 _base_ = ['../_base_/small_data/classifier.py', '../_base_/small_data/fashion_mnist.py']
 model = dict(
     type='ImageClassifier',  # mmpretrain's own: the backbone has no auxiliary loss
-    backbone=dict(type='ResNet_CIFAR', depth=18, in_channels=1, out_indices=(3, )),
+    backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18, in_channels=1, out_indices=(3, )),
     head=dict(in_channels=512))

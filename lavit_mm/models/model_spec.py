@@ -5,6 +5,7 @@ mmdet's backbones are named ``mmdet.<Type>`` and built through mmdet's registry.
 """
 import ast
 import copy
+import importlib
 import os
 from typing import Dict, Tuple
 
@@ -77,14 +78,15 @@ def parse_keywords(text: str, spec: str) -> dict:
 
 
 def build_backbone(cfg: dict) -> nn.Module:
-    """Builds ours through lavit_mm's registry, ``mmdet.*`` through mmdet's."""
+    """Builds ours through lavit_mm's registry, ``mmdet.*`` / ``mmpretrain.*`` / ``mmseg.*``
+    through that toolbox's."""
     cfg = copy.deepcopy(cfg)
-    kind = cfg['type']
-    if kind.startswith('mmdet.'):
-        import mmdet.models  # noqa: F401  (registers mmdet's backbones)
-        from mmdet.registry import MODELS as MMDET_MODELS
-        cfg['type'] = kind[len('mmdet.'):]
-        model = MMDET_MODELS.build(cfg)
+    scope, _, name = cfg['type'].rpartition('.')
+    if scope in ('mmdet', 'mmpretrain', 'mmseg'):
+        importlib.import_module(f'{scope}.models')  # registers the toolbox's backbones
+        registry = importlib.import_module(f'{scope}.registry').MODELS
+        cfg['type'] = name
+        model = registry.build(cfg)
     else:
         import lavit_mm.models  # noqa: F401
         from lavit_mm.registry import MODELS
