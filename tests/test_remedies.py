@@ -346,3 +346,24 @@ def test_loss_drloc_in_classification_detection_and_segmentation():
         assert losses['loss_drloc'].item() > 0
         losses['loss_drloc'].backward()
         assert model.backbone.drloc.mlp[0].weight.grad.abs().sum() > 0
+
+
+# ---------------------------------------------------------------- attention analysis
+@pytest.mark.parametrize('attention', ['sra', 'window'])
+def test_analysis_sees_the_attention_the_layers_use(attention):
+    """LSA's own key carries no probability in the analysed maps; re-attention's maps are
+    the module's output, not the softmax of the logits."""
+    from lavit_mm.analysis.attention import collect_attention
+    model = build_narrow(attention=attention, lsa=True)
+    x = torch.randn(1, 3, 64, 64)
+    va = collect_attention(model, x)[3][0]  # stage 4: sr 1 / one window, VA
+    assert va.kind == 'VA'
+    own = va.probs[..., torch.arange(len(va.query_index)), va.query_index]
+    assert own.max() < 1e-6 and torch.allclose(va.probs.sum(-1), torch.ones(1))
+
+    model = build_narrow(attention=attention, reattention=True)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.fill_(0.05)
+    va = collect_attention(model, x)[3][0]
+    assert not torch.allclose(va.probs.sum(-1), torch.ones(1), atol=1e-3)

@@ -9,10 +9,12 @@ attention maps of layer p and layer q, per head h and key token t, over the colu
 We compute it within each stage (the layers of a stage share token grids) for VA and LA
 layers alike, and the same measure between the heads of one layer (how redundant the heads
 are). Attention maps are probabilities (softmax of the logits, including Swin's relative
-position bias and mask). Spatial-reduction maps are ``N x N_r``; at most ``max_queries``
-queries (the same ones for every layer of a stage) are used, so any input size fits in
-memory. Window maps are spread over the whole token grid (zero outside each query's window,
-the shift undone), so shifted and plain window layers are compared token by token.
+position bias and mask), as the layer uses them: with LSA's own-key mask and DeepViT's
+re-attention (in eval mode) where a VA layer has them. Spatial-reduction maps are
+``N x N_r``; at most ``max_queries`` queries (the same ones for every layer of a stage) are
+used, so any input size fits in memory. Window maps are spread over the whole token grid
+(zero outside each query's window, the shift undone), so shifted and plain window layers are
+compared token by token.
 An LA layer with ``la_key_stride`` attends to a coarser key grid: the maps of the other
 layers of its stage are summed onto that grid before they are compared with it.
 """
@@ -23,6 +25,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from ..models.layers.locality import as_logit_mask, own_cell_blocked, own_token_blocked
 from ..models.layers.window import WindowState
 
 HW = Tuple[int, int]
@@ -47,15 +50,39 @@ def _query_sample(hw: HW, max_queries: int, device) -> torch.Tensor:
     return torch.linspace(0, n - 1, max_queries, device=device).round().long()
 
 
+def used_probs(attn, logits: torch.Tensor, own_key: torch.Tensor,
+               other_blocked=None) -> torch.Tensor:
+    """The probabilities a layer attends with, from its logits (..., h, Q, K): LSA's own-key
+    mask (``own_key``, bool, broadcastable) and re-attention applied where ``attn`` has them.
+    ``other_blocked``: entries a mask already excludes (Swin's regions), for re-attention."""
+    lsa = getattr(attn, 'lsa', False)
+    if lsa:
+        logits = logits + as_logit_mask(own_key, logits.dtype)
+    probs = logits.softmax(-1)
+    reattention = getattr(attn, 'reattention', None)
+    if reattention is None:
+        return probs
+    blocked = own_key if lsa else None
+    if other_blocked is not None:
+        blocked = other_blocked if blocked is None else blocked | other_blocked
+    lead = probs.shape[:-3]
+    flat = probs.reshape(-1, *probs.shape[-3:])  # (B', h, Q, K)
+    if blocked is not None:
+        blocked = blocked.expand(probs.shape).reshape(flat.shape)
+    return reattention.float().eval()(flat, blocked).reshape(*lead, *flat.shape[-3:])
+
+
 def window_rows_on_grid(state: WindowState, window_size: int,
-                        index: torch.Tensor) -> torch.Tensor:
+                        index: torch.Tensor, attn=None) -> torch.Tensor:
     """Window attention of the queries ``index`` (flat, on the padded grid) spread over the
     whole padded key grid (zero outside each query's window, shifts undone):
     (B, h, Q, Hp*Wp). Layers with and without shifted windows become comparable token by
-    token."""
+    token. ``attn``: the layer, for its LSA/re-attention (:func:`used_probs`)."""
     M, s = window_size, state.shift
     Hp, Wp = state.hw_q
-    probs = (state.logits().float().softmax(-1))  # (B, nW, h, M^2, M^2)
+    region = None if state.mask is None else state.mask.ne(0)  # (nW, 1, M^2, M^2)
+    probs = used_probs(attn, state.logits().float(), own_token_blocked(M * M, state.q.device),
+                       region)  # (B, nW, h, M^2, M^2)
     B, nW, h = probs.shape[:3]
     rr, cc = (index // Wp - s) % Hp, (index % Wp - s) % Wp  # rolled query coordinates
     win = (rr // M) * (Wp // M) + cc // M  # (Q,)
@@ -87,9 +114,12 @@ def collect_attention(backbone, images: torch.Tensor,
         for j, (block, state) in enumerate(zip(stage.blocks, states)):
             kind = 'LA' if block.is_less_attention else 'VA'
             if isinstance(state, WindowState):
-                probs = window_rows_on_grid(state, block.attn.window_size, index)
+                probs = window_rows_on_grid(state, block.attn.window_size, index, block.attn)
             else:
-                probs = state.logits(index).float().softmax(-1)  # (B, h, Q, N_r)
+                own = own_cell_blocked(state.hw_q, state.hw_k, block.attn.reduce.sr_ratio,
+                                       index.device)[index] if block.attn.lsa else None
+                probs = used_probs(block.attn, state.logits(index).float(),
+                                   own)  # (B, h, Q, N_r)
             layers.append(LayerAttention(i, j, kind, probs, state.hw_q, state.hw_k, index))
         result.append(layers)
     return result
