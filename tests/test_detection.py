@@ -176,6 +176,24 @@ def test_train_then_test_tool_reports_bbox_map(coco_root, tmp_path, monkeypatch)
     assert all(len(r['pred_instances']['bboxes']) == len(r['pred_instances']['scores'])
                for r in raw)
     assert {'coco/bbox_mAP_50', 'coco/bbox_mAP_s', 'coco/bbox_mAP_l'} <= set(metrics)
+    # the Inferencer round trip (tools/image_demo.py): the same boxes as --out
+    from lavit_mm.apis import infer_images
+    paths = sorted(osp.join(coco_root, 'val2017', i['file_name']) for i in val['images'])
+    cfg = _demo_cfg(coco_root, tmp_path / 'inf', **{'model.test_cfg.score_thr': 0.0})
+    preds = infer_images(cfg, str(ckpt), paths, str(tmp_path / 'inferred'))
+    by_path = {r['img_path']: r['pred_instances'] for r in raw}
+    for path, pred in zip(paths, preds):
+        expected = by_path[path]
+        assert torch.allclose(pred.pred_instances.bboxes, expected['bboxes'], atol=1e-3)
+        assert torch.allclose(pred.pred_instances.scores, expected['scores'], atol=1e-5)
+    assert len(list((tmp_path / 'inferred' / 'vis').glob('*.jpg'))) == len(paths)
+    # --tta: mmdet's flip TTA merges the two views' boxes
+    from lavit_mm.apis import enable_tta
+    cfg = _demo_cfg(coco_root, tmp_path / 'tta', **{'model.test_cfg.score_thr': 0.0})
+    enable_tta(cfg)
+    assert cfg.model.type == 'DetTTAModel'
+    tta = build_runner(cfg, 'test', checkpoint=str(ckpt)).test()
+    assert 'coco/bbox_mAP' in tta
 
 
 def test_missing_data_root_is_named(tmp_path):

@@ -1,8 +1,10 @@
 """Semantic FPN (mmseg) and ImageClassifier (mmpretrain) through their real toolboxes:
 embedded datasets read by the stock dataset classes, configs, short Runner runs with the
 real evaluators, ``loss_dp`` in every task, and the classification -> dense hand-off."""
+import copy
 import math
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -10,7 +12,8 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from lavit_mm.apis import build_runner
+from lavit_mm.apis import (build_runner, dump_predictions, enable_prediction_drawing, enable_tta,
+                           infer_images)
 from lavit_mm.apis.publish import publish_checkpoint
 from lavit_mm.datasets.synthetic_ade import ADE_IDS
 from lavit_mm.datasets.synthetic_imagenet import CLS_CLASSES
@@ -137,11 +140,25 @@ def test_seg_short_training_and_miou(ade_root, tmp_path, monkeypatch):
     assert sum(losses[-3:]) < sum(losses[:3])
     assert hub.get_scalar('train/loss_dp').current() > 0
     miou = hub.get_scalar('val/mIoU').current()
-    # tools/test.py's path: the checkpoint, mmseg's IoUMetric, mIoU
+    # tools/test.py's path: the checkpoint, mmseg's IoUMetric, mIoU; with --show-dir, --out
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')
+    plain = copy.deepcopy(cfg)
+    enable_prediction_drawing(cfg, str(tmp_path / 'shown'))
+    dump_predictions(cfg, str(tmp_path / 'raw.pkl'))
     metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'iter_12.pth')).test()
     assert metrics['mIoU'] == pytest.approx(miou)
+    raw = pickle.load(open(tmp_path / 'raw.pkl', 'rb'))
+    shown = sorted((tmp_path / 'shown').rglob('*.png'))
+    assert len(shown) == len(raw) > 0  # one drawn image per test image
+    # the Inferencer round trip: the same masks as tools/test.py --out
+    val_images = sorted(r['img_path'] for r in raw)
+    preds = infer_images(plain, str(tmp_path / 'iter_12.pth'), val_images,
+                         str(tmp_path / 'inferred'))
+    by_path = {r['img_path']: r['pred_sem_seg']['data'] for r in raw}
+    for path, pred in zip(val_images, preds):
+        assert torch.equal(pred.pred_sem_seg.data, by_path[path])
+    assert len(list((tmp_path / 'inferred' / 'vis').glob('*'))) == len(val_images)
 
 
 def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
@@ -158,11 +175,32 @@ def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     assert len(losses) == 12 and all(math.isfinite(v) for v in losses)
     assert hub.get_scalar('train/loss_dp').current() > 0
     top1 = hub.get_scalar('val/accuracy/top1').current()
-    # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1
+    # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1; --show-dir, --out
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')
+    plain = copy.deepcopy(cfg)
+    enable_prediction_drawing(cfg, str(tmp_path / 'shown'))
+    dump_predictions(cfg, str(tmp_path / 'raw.pkl'))
     metrics = build_runner(cfg, 'test', checkpoint=str(tmp_path / 'epoch_3.pth')).test()
     assert metrics['accuracy/top1'] == pytest.approx(top1)
+    raw = pickle.load(open(tmp_path / 'raw.pkl', 'rb'))
+    assert len(sorted((tmp_path / 'shown').rglob('*.png'))) == len(raw) > 0
+    # the Inferencer round trip: the same scores as tools/test.py --out
+    paths = [r['img_path'] for r in raw][:6]
+    preds = infer_images(plain, str(tmp_path / 'epoch_3.pth'), paths, str(tmp_path / 'inf'))
+    for record, pred in zip(raw, preds):
+        assert torch.allclose(pred.pred_score, record['pred_score'], atol=1e-5)
+    assert len(list((tmp_path / 'inf').glob('*.png'))) == len(paths)
+    # --tta: mmpretrain's flip averaging, a model of its own (AverageClsScoreTTA)
+    tta = copy.deepcopy(plain)
+    tta.work_dir = str(tmp_path / 'tta')
+    enable_tta(tta)
+    tta_metrics = build_runner(tta, 'test', checkpoint=str(tmp_path / 'epoch_3.pth')).test()
+    assert tta.model.type == 'mmpretrain.AverageClsScoreTTA'
+    assert 'accuracy/top1' in tta_metrics
+    enable_prediction_drawing(tta, str(tmp_path / 'tta_shown'))
+    with pytest.raises(ValueError, match='--tta'):  # mmpretrain's hook cannot draw TTA batches
+        enable_tta(tta)
 
 
 def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_root,

@@ -6,7 +6,8 @@ import pickle
 import torch
 
 from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, dump_predictions,
-                           enable_prediction_drawing, finish_distributed, load_config)
+                           enable_prediction_drawing, enable_tta, finish_distributed,
+                           load_config)
 from lavit_mm.apis.cli import add_common_arguments, parse_args
 
 
@@ -17,18 +18,25 @@ def main():
     parser.add_argument('--safe-load', action='store_true',
                         help='load the checkpoint with torch.load(weights_only=True): for '
                         'checkpoints you do not trust; they must hold only meta + state_dict')
-    parser.add_argument('--show-dir', help='write each test image with its ground truth and '
-                        "predictions to this folder (detection: mmdet's visualization hook)")
+    parser.add_argument('--show-dir', help='write each test image with its predictions (and '
+                        "ground truth) to this folder, drawn by the toolbox's visualization "
+                        'hook')
     parser.add_argument('--show', action='store_true', help='show the drawn predictions')
     parser.add_argument('--wait-time', type=float, default=2., help='seconds per shown image')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='draw every n-th test batch (segmentation) or image (classification)')
     parser.add_argument('--out', help='also write the raw predictions to this .pkl file')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation, the toolbox's (flips by default)")
     add_common_arguments(parser)
     args = parse_args(parser)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.show or args.show_dir:
-        enable_prediction_drawing(cfg, args.show_dir, args.show, args.wait_time)
+        enable_prediction_drawing(cfg, args.show_dir, args.show, args.wait_time, args.interval)
     if args.out:
         dump_predictions(cfg, args.out)
+    if args.tta:
+        enable_tta(cfg)
     if not args.safe_load:
         allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
     else:
