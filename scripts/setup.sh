@@ -82,6 +82,11 @@ pip_ install -q -r <(grep -vE '^(#|openmim)' "$ROOT/requirements/mim.txt")
 
 log "installing lavit_mm (editable)"
 pip_ install -q --no-build-isolation --no-deps -e "$ROOT"
+# openmim (mim train/test/run lavit_mm, mim list) looks for a codebase at
+# site-packages/lavit_mm, where an editable (PEP 660) install puts nothing: link the package
+# there (a wheel install has it anyway; docs/install.md).
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+[[ -e $SITE/lavit_mm ]] || ln -s "$ROOT/lavit_mm" "$SITE/lavit_mm"
 # Every declared dependency must hold, except openmim's on opendatalab (left out on purpose).
 if problems=$(pip_ check | grep -v '^openmim .* requires opendatalab' | grep -v '^No broken'); then
   echo "$problems"; exit 1

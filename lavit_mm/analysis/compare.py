@@ -57,7 +57,8 @@ def evaluations(records: Sequence[dict]) -> List[dict]:
 def train_run(config: str, work_dir: str, options: Sequence[str] = (),
               resume: bool = False) -> None:
     """tools/train.py CONFIG in a subprocess, its output in ``work_dir/train.out``."""
-    train = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
+    # openmim's layout, in the repository (a link to tools/) and in a wheel (a copy)
+    train = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'tools',
                      'train.py')
     command = [sys.executable, train, config, '--work-dir', work_dir]
     command += ['--resume'] if resume else []
