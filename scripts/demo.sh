@@ -5,6 +5,9 @@
 #   bash scripts/demo.sh seg        # segmentation: Semantic FPN + LaViT-T, mIoU
 #   bash scripts/demo.sh cls        # classification: LaViT-T, top-1
 # Extra arguments go to tools/train.py, e.g. --cfg-options train_cfg.max_iters=100
+# Beside the metrics it writes, in the work dir: curves.png (training loss and validation
+# metric over iterations) and predictions/ (the validation images with the predictions drawn
+# by the toolbox's visualizer, from tools/test.py --show-dir on the last checkpoint).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -21,4 +24,8 @@ PY=${LAVIT_VENV:-$ROOT/.venv}/bin/python
 WORK_DIR=${WORK_DIR:-work_dirs/demo_$TASK}
 "$PY" tools/make_synthetic_data.py --task "$TASK"
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
-"$PY" tools/summarize_run.py "$WORK_DIR"
+"$PY" tools/summarize_run.py "$WORK_DIR" --plot "$WORK_DIR/curves.png"
+"$PY" tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR/test" \
+  --show-dir "$WORK_DIR/predictions" > "$WORK_DIR/test.log" 2>&1 \
+  || { tail -20 "$WORK_DIR/test.log"; exit 1; }
+echo "drawn predictions: $WORK_DIR/predictions/ (tools/test.py --show-dir)"

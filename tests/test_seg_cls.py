@@ -14,6 +14,7 @@ from PIL import Image
 
 from lavit_mm.apis import (build_runner, dump_predictions, enable_prediction_drawing, enable_tta,
                            infer_images)
+from lavit_mm.analysis.compare import plot_run
 from lavit_mm.apis.publish import publish_checkpoint
 from lavit_mm.datasets.synthetic_ade import ADE_IDS
 from lavit_mm.datasets.synthetic_imagenet import CLS_CLASSES
@@ -175,6 +176,11 @@ def test_cls_short_training_and_top1(imagenet_root, tmp_path, monkeypatch):
     assert len(losses) == 12 and all(math.isfinite(v) for v in losses)
     assert hub.get_scalar('train/loss_dp').current() > 0
     top1 = hub.get_scalar('val/accuracy/top1').current()
+    # the demo's curves (tools/summarize_run.py --plot): loss and top-1 over iterations
+    png = plot_run(str(tmp_path), str(tmp_path / 'curves.png'))
+    assert Image.open(png).size == (900, 350)
+    with pytest.raises(FileNotFoundError, match='did it train'):
+        plot_run(str(tmp_path / 'empty'), str(tmp_path / 'none.png'))
     # tools/test.py's path: the checkpoint, mmpretrain's Accuracy, top-1; --show-dir, --out
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # as tools/test.py does
     cfg.work_dir = str(tmp_path / 'test')

@@ -376,3 +376,30 @@ def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
+
+
+def plot_run(work_dir: str, path: str, metric: Optional[str] = None) -> str:
+    """One run's training loss (per logged iteration) and validation metric (per evaluation,
+    the first one logged unless ``metric``) from its mmengine scalars, side by side."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    records = read_scalars(work_dir)
+    train = [r for r in records if 'loss' in r]
+    evals = evaluations(records)
+    if not train or not evals:
+        raise ValueError(f'{work_dir} has no logged training loss or evaluation to plot: '
+                         f'was it trained with a val_interval inside its schedule?')
+    metric = metric or next(k for k in evals[0] if k not in ('step', 'iter', 'epoch'))
+    steps = [r['step'] for r in records if not is_training_record(r) and metric in r]
+    fig = Figure(figsize=(9, 3.5))
+    FigureCanvasAgg(fig)
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], lw=1)
+    ax_metric.plot(steps, [e[metric] for e in evals if metric in e], marker='o', lw=1)
+    ax_loss.set(xlabel='iteration', ylabel='training loss (logged)', yscale='log')
+    ax_metric.set(xlabel='evaluation step', ylabel=metric)
+    for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
