@@ -52,9 +52,11 @@ def test_peak_memory_counts_what_a_step_allocates():
 
 def test_benchmark_rows_table_and_csv(tmp_path):
     pvt_arch = {k: v for k, v in NARROW.items() if k != 'num_va'}  # all VA
+    messages = []
     rows, peak = run_benchmark([NARROW_SPEC, 'pvt_t+arch=' + repr(pvt_arch)],
                                shapes=['64x96'], warmup=1, repeats=2, with_cp_rows=True,
-                               log=lambda m: None)
+                               log=messages.append)
+    assert messages[1].startswith('[1/1] input 64x96: 4 models')  # progress, after the peak
     names = [r.model for r in rows]
     assert len(names) == 4 and names[1] == names[0] + ' (with_cp)'
     plain, cp, pvt, _ = rows

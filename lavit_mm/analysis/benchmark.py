@@ -169,8 +169,13 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
     log(f'fp32 matmul peak on {device}: {peak:.1f} GFLOP/s '
         f'({torch.get_num_threads()} threads)')
     rows: List[Row] = []
-    for shape_name in shapes:
+    t0 = time.perf_counter()
+    for k, shape_name in enumerate(shapes):
         hw = parse_shape(shape_name)
+        log(f'[{k + 1}/{len(shapes)}] input {shape_name}: {len(entries)} models, forward then '
+            f'training steps ({time.perf_counter() - t0:.0f} s elapsed'
+            + (f', about {(time.perf_counter() - t0) / k * (len(shapes) - k):.0f} s left)'
+               if k else ')'))
         # one input per channel count (mmdet's backbones: 3), shared by the models that take it
         inputs = {c: torch.randn(batch, c, *hw, device=dev)
                   for c in {getattr(m, 'in_channels', 3) for m in models.values()}}
