@@ -18,7 +18,8 @@ configs with static/dynamic shape ranges) is in ``docs/export.md``.
 
 Exporter: PyTorch's TorchScript-based ``torch.onnx.export(..., dynamo=False)`` at opset 17
 (``F.scaled_dot_product_attention`` needs >= 14). The dynamo-based exporter, PyTorch's default
-since 2.9, needs the ``onnxscript`` package, which is not part of our ``[export]`` extra.
+since 2.9, needs the ``onnxscript`` package, which is not part of our ``[export]`` extra, and
+where we tried it, it specialised size branches (docs/export.md).
 
 A trace records one path through the Python code, so a branch on a size is frozen at the
 export size. The export is therefore checked at every requested size, one of them other than
@@ -294,12 +295,15 @@ def load_checkpoint_strict(model: nn.Module, path: str,
     except pickle.UnpicklingError as e:
         raise ValueError(f'{path} holds training state that torch\'s safe loader refuses: '
                          f'publish it first (python tools/publish_checkpoint.py {path} OUT), '
-                         f'or, for a file you trust, drop --safe-load') from e
+                         f'or, for a file you trust, allow full unpickling (tools/export_onnx.py '
+                         f'without --safe-load, or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1)') from e
     own = model.state_dict()
     state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, path), model)
     report = LoadReport(
         loaded=[k for k in state if k in own],
-        missing=[k for k in own if k not in state and k.split('.')[-1] != 'dp_step'],
+        # step counters of the auxiliary losses are training state: the model fills them in
+        missing=[k for k in own if k not in state
+                 and k.split('.')[-1] not in ('dp_step', 'drloc_step')],
         unused=[k for k in state if k not in own])
     bad = [k for k in report.loaded if state[k].shape != own[k].shape]
     if report.missing or report.unused or bad:

@@ -131,11 +131,40 @@ def grid_to_tokens(t: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 def pool_tokens(t: torch.Tensor, hw: HW, out_hw: HW) -> torch.Tensor:
-    """Average-pool per-head token features (B, h, H*W, d) from grid ``hw`` to ``out_hw``."""
+    """Average-pool per-head token features (B, h, H*W, d) from grid ``hw`` to ``out_hw``.
+
+    While traced (ONNX export), the grid sizes are traced values: the equal-grid shortcut
+    would be frozen at the export size, and ``F.adaptive_avg_pool2d`` exports only for a
+    constant output size, so the pooling runs as :func:`adaptive_avg_pool2d_traceable`
+    instead. Eager PyTorch always takes the path below it."""
+    if torch.jit.is_tracing():
+        pooled = adaptive_avg_pool2d_traceable(tokens_to_grid(t, hw), out_hw)
+        return grid_to_tokens(pooled, t.shape[1])
     if tuple(hw) == tuple(out_hw):
         return t
     pooled = F.adaptive_avg_pool2d(tokens_to_grid(t, hw), out_hw)
     return grid_to_tokens(pooled, t.shape[1])
+
+
+def adaptive_pooling_matrix(size, out_size, like: torch.Tensor) -> torch.Tensor:
+    """(out_size, size) averaging matrix of PyTorch's adaptive pooling bins: row i averages
+    inputs ``[floor(i * size / out_size), ceil((i + 1) * size / out_size))``. Sizes may be
+    ints or traced 0-dim tensors; ``like`` gives the dtype and device."""
+    i = torch.arange(out_size, device=like.device)  # (out,)
+    start = i * size // out_size
+    end = ((i + 1) * size + out_size - 1) // out_size
+    j = torch.arange(size, device=like.device)  # (size,)
+    inside = (j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])  # (out, size)
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def adaptive_avg_pool2d_traceable(grid: torch.Tensor, out_hw: HW) -> torch.Tensor:
+    """``F.adaptive_avg_pool2d(grid, out_hw)`` as two matrix products, which export to ONNX
+    with sizes that depend on the input (equal up to float rounding, not bitwise).
+    grid: (B, C, H, W) -> (B, C, H', W')."""
+    rows = adaptive_pooling_matrix(grid.shape[-2], out_hw[0], grid)  # (H', H)
+    cols = adaptive_pooling_matrix(grid.shape[-1], out_hw[1], grid)  # (W', W)
+    return rows @ grid @ cols.transpose(0, 1)  # (B, C, H', W')
 
 
 class AttentionBase(nn.Module):

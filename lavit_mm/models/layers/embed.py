@@ -108,6 +108,8 @@ class PositionEmbedding(nn.Module):
         self.drop = nn.Dropout(drop_rate)
 
     def resized(self, hw: HW) -> torch.Tensor:
+        if torch.jit.is_tracing():  # ONNX export: resize for the traced size, whatever it is
+            return self._resize(hw)  # (resizing to the table's own grid returns it exactly)
         if tuple(hw) == self.grid:
             return self.pos_embed
         if torch.is_grad_enabled():

@@ -22,6 +22,12 @@ from .token_transform import TokenGridTransform
 HW = Tuple[int, int]
 
 
+def at_least(size, low: int):
+    """``max(size, low)`` for a grid size; a traced size (ONNX export) stays a traced value,
+    where ``max`` would freeze the branch taken at the export size."""
+    return size.clamp(min=low) if isinstance(size, torch.Tensor) else max(size, low)
+
+
 class SpatialReduction(nn.Module):
     """Tokens (B, N, C) on grid hw -> reduced tokens (B, N_r, C) and their grid."""
 
@@ -34,14 +40,14 @@ class SpatialReduction(nn.Module):
 
     def grid(self, hw: HW) -> HW:
         R = self.sr_ratio
-        return (max(hw[0] // R, 1), max(hw[1] // R, 1))
+        return (at_least(hw[0] // R, 1), at_least(hw[1] // R, 1))
 
     def forward(self, x: torch.Tensor, hw: HW) -> Tuple[torch.Tensor, HW]:
         if self.sr_ratio == 1:
             return x, hw
         R = self.sr_ratio
         x = nlc_to_nchw(x, hw)  # (B, C, H, W)
-        x = F.pad(x, (0, max(R - hw[1], 0), 0, max(R - hw[0], 0)))  # only maps smaller than R
+        x = F.pad(x, (0, at_least(R - hw[1], 0), 0, at_least(R - hw[0], 0)))  # maps below R
         x = self.sr(x)  # (B, C, H/R, W/R)
         hw_r = (x.shape[2], x.shape[3])
         return self.norm(nchw_to_nlc(x)), hw_r  # (B, N_r, C)
@@ -105,14 +111,18 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     coarse one (its kernel centred on every s-th key; a following LA layer, already on the
     coarse grid, maps it to itself), and the values are the s x s means of the reduced tokens.
     The attention products of the layer shrink s^2-fold; see docs/performance.md.
+
+    ``follows_va``: whether the layer comes right after a VA layer (receives attention on the
+    VA key grid), for traces (ONNX export) only; None: unknown (see :meth:`theta_stride`).
     """
 
     def __init__(self, args: LayerArgs, sr_ratio: int = 1, kernel_size: int = 3,
-                 key_stride: int = 1):
+                 key_stride: int = 1, follows_va: Optional[bool] = None):
         super().__init__(args, sr_ratio)
         if key_stride < 1:
             raise ValueError(f'la_key_stride must be >= 1, got {key_stride}')
         self.key_stride = key_stride
+        self.follows_va = follows_va
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
         self.theta = TokenGridTransform(args.num_heads, kernel_size)  # along the key axis
         self.psi = TokenGridTransform(args.num_heads, kernel_size)  # along the query axis
@@ -121,7 +131,9 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
 
     def key_grid(self, hw: HW) -> HW:
         s = self.key_stride
-        return tuple(-(-n // s) for n in self.reduce.grid(hw))  # ceil(H_r / s), ceil(W_r / s)
+        # ceil(H_r / s), ceil(W_r / s), without negative operands: a trace (ONNX export) turns
+        # the integer floor division of a negative number into a truncation
+        return tuple((n + s - 1) // s for n in self.reduce.grid(hw))
 
     def coarse_values(self, x_r: torch.Tensor, hw_r: HW) -> torch.Tensor:
         """Reduced tokens (B, N_r, C) -> their s x s cell means (B, N_k, C)."""
@@ -141,6 +153,15 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
         return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin)
 
+    def theta_stride(self, state: AttentionState, hw_k: HW) -> int:
+        """``key_stride`` while ``state`` is on the VA key grid, 1 once on the coarse grid
+        ``hw_k``. Where the two grids are equal (sides of 1) either stride gives the same
+        result, but a trace (ONNX export) would freeze the choice made at the export size, so
+        a traced layer goes by its place in the stage (``follows_va``) instead."""
+        if torch.jit.is_tracing() and self.follows_va is not None:
+            return self.key_stride if self.follows_va else 1
+        return 1 if tuple(state.hw_k) == tuple(hw_k) else self.key_stride
+
     def transform(self, state: AttentionState, hw: HW) -> AttentionState:
         """Psi along the query axis, Theta along the key axis (strided onto the coarse key
         grid if the state is still on the VA grid), then the optional head mix."""
@@ -149,9 +170,8 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
                 tuple(state.hw_k) not in (tuple(self.reduce.grid(hw)), hw_k):
             raise ValueError(f'LA layer got attention for grids {state.hw_q}/{state.hw_k} but '
                              f'its tokens are on {hw}/{self.reduce.grid(hw)}')
-        theta_stride = 1 if tuple(state.hw_k) == tuple(hw_k) else self.key_stride
         q = self.psi(state.q, hw)  # (B, h, N, dq)
-        k = self.theta(state.k, state.hw_k, theta_stride)  # (B, h, N_k, dq)
+        k = self.theta(state.k, state.hw_k, self.theta_stride(state, hw_k))  # (B, h, N_k, dq)
         own = state.own_dims
         if self.head_mix is not None:  # (B, h, N, h*dq), (B, h, N_k, h*dq)
             q, k, own = mix_heads_split(q, k, own, self.head_mix)
@@ -181,4 +201,5 @@ class SpatialReductionKind(AttentionKind):
 
     def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return SRLessAttention(args, stage.sr_ratio, self.config['la_kernel_size'],
-                               self.config['la_key_stride'])
+                               self.config['la_key_stride'],
+                               follows_va=not stage.is_less_attention(index - 1))

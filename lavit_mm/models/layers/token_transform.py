@@ -41,7 +41,9 @@ class TokenGridTransform(nn.Module):
     def forward(self, t: torch.Tensor, hw: Tuple[int, int], stride: int = 1) -> torch.Tensor:
         """t: (B, h, H*W, d) -> (B, h, H'*W', d), H' = ceil(H / stride). With a stride the
         map goes to a coarser grid (same weights; kernel centre on every stride-th token)."""
-        B, h, N, d = t.shape
+        # heads and width as ints: a trace (ONNX export) reads sizes as traced values, and the
+        # conv below needs a kernel of known shape; they are fixed by the arch anyway
+        h, d = int(t.shape[1]), int(t.shape[3])
         grid = tokens_to_grid(t, hw)  # (B, h*d, H, W), channels-last: no copy
         weight = self.weight.to(t.dtype).repeat_interleave(d, dim=0)  # (h*d, 1, k, k)
         grid = F.conv2d(grid, weight, stride=stride, padding=self.kernel_size // 2,
