@@ -211,3 +211,22 @@ def test_latency_ratio_is_the_median_of_paired_rounds():
     b = Row('b', '64', 1.0, forward_ms=2.0, forward_runs=[2.0, 4.0, 20.0])  # drift: x10
     assert ratio([a, b], 'a', 'b', '64', 'forward_ms') == pytest.approx(0.5)
     assert ratio([a, b], 'a', 'missing', '64', 'forward_ms') is None
+
+
+def test_benchmark_mixed_precision_rows_run_under_autocast():
+    """bf16 rows: named ``model [bf16]``, their linear layers compute in bf16 (autocast, as
+    mmengine's AmpOptimWrapper), the training step runs; an unknown precision is refused."""
+    from lavit_mm.analysis.benchmark import check_precision, train_step_fns
+    model = build_backbone(parse_model_spec(NARROW_SPEC)[1])
+    seen = []
+    model.stages[0].blocks[0].attn.proj.register_forward_hook(
+        lambda m, i, o: seen.append(o.dtype))
+    step, _ = train_step_fns(model, torch.randn(1, 3, 32, 32), 'bf16')
+    step()
+    assert seen == [torch.bfloat16]
+    rows, _ = run_benchmark([NARROW_SPEC], shapes=['32'], warmup=1, repeats=2, flops=False,
+                            log=lambda m: None, precision='bf16')
+    assert rows[0].model.endswith(' [bf16]') and rows[0].train_ms > 0
+    assert 'bf16 matmul peak' in to_markdown(rows, 1.)
+    with pytest.raises(ValueError, match="precision 'fp8'"):
+        check_precision('fp8')

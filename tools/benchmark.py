@@ -16,7 +16,8 @@ import sys
 
 import torch
 
-from lavit_mm.analysis.benchmark import SHAPES, ratio, run_benchmark, to_csv, to_markdown
+from lavit_mm.analysis.benchmark import (PRECISIONS, SHAPES, ratio, run_benchmark, to_csv,
+                                         to_markdown)
 from lavit_mm.models.model_spec import PRESETS
 
 DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
@@ -44,6 +45,9 @@ def main(argv=None):
                         help='inputs, N or HxW (default: 224 512 800x1333)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--precision', nargs='+', default=['fp32'], choices=list(PRECISIONS),
+                        help='fp32 and/or mixed precisions (autocast; fp16 steps on CUDA with '
+                        'loss scaling): one table per precision, each with its matmul peak')
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=5,
                         help='timed forwards per model and shape (training steps: half)')
@@ -63,27 +67,34 @@ def main(argv=None):
         parser.error('--device cuda: no CUDA device is visible; use --device cpu')
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows, peak = run_benchmark(args.models, args.shapes, args.device, args.batch, args.warmup,
-                               args.repeats, not args.no_train, not args.no_flops, args.with_cp,
-                               log=lambda m: print(m, file=sys.stderr, flush=True))
     device_name = (torch.cuda.get_device_name(args.device) if args.device.startswith('cuda')
                    else f'CPU, {torch.get_num_threads()} threads')
-    table = to_markdown(rows, peak, f'Device: {device_name}; batch {args.batch}; torch '
-                        f'{torch.__version__}\n')
-    lines = []
-    for what, num, den, key in SUMMARY:
-        for shape in args.shapes:
-            value = ratio(rows, num, den, shape, key)
-            if value is not None:
-                lines.append(f'| {what} | {shape} | {value:.2f}x |')
-    if lines:
-        table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
-    print(table)
+    tables, csvs = [], []
+    for precision in args.precision:
+        rows, peak = run_benchmark(args.models, args.shapes, args.device, args.batch,
+                                   args.warmup, args.repeats, not args.no_train,
+                                   not args.no_flops, args.with_cp,
+                                   log=lambda m: print(m, file=sys.stderr, flush=True),
+                                   precision=precision)
+        table = to_markdown(rows, peak, f'Device: {device_name}; batch {args.batch}; '
+                            f'{precision}; torch {torch.__version__}\n')
+        suffix = '' if precision == 'fp32' else f' [{precision}]'
+        lines = []
+        for what, num, den, key in SUMMARY:
+            for shape in args.shapes:
+                value = ratio(rows, num + suffix, den + suffix, shape, key)
+                if value is not None:
+                    lines.append(f'| {what} | {shape} | {value:.2f}x |')
+        if lines:
+            table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+        print(table)
+        tables.append(table)
+        csvs.append(to_csv(rows, peak) if not csvs else to_csv(rows, peak).split('\n', 1)[1])
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, 'benchmark.md'), 'w') as f:
-        f.write(table)
+        f.write('\n'.join(tables))
     with open(os.path.join(args.out_dir, 'benchmark.csv'), 'w') as f:
-        f.write(to_csv(rows, peak))
+        f.write(''.join(csvs))
     print(f'written: {args.out_dir}/benchmark.md, {args.out_dir}/benchmark.csv')
     return 0
 

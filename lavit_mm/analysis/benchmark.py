@@ -15,8 +15,13 @@ slow drifts of a shared machine hit all models alike and ratios between rows are
   CPU (PyTorch keeps no CPU peak counter);
 - FLOPs: mmengine's FlopAnalyzer (one multiply-add = one FLOP, the papers' convention), with
   our rule for the fused attention kernel (``complexity.py``); achieved GFLOP/s count 2 FLOPs
-  per multiply-add, as the matmul peak does.
+  per multiply-add, as the matmul peak does;
+- precision: fp32, or mixed precision (``fp16``/``bf16``: forwards under ``torch.autocast``,
+  as mmengine's ``AmpOptimWrapper``; fp16 training steps on CUDA scale the loss with a
+  ``GradScaler``). The matmul peak is measured in the same precision; rows of a mixed
+  precision are named ``model [fp16]``.
 """
+import contextlib
 import copy
 import csv
 import io
@@ -35,6 +40,21 @@ from ..models.model_spec import build_backbone, parse_model_spec
 from .complexity import count_flops, count_params
 
 SHAPES = {'224': (224, 224), '512': (512, 512), '800x1333': (800, 1333)}
+PRECISIONS = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
+
+
+def check_precision(precision: str) -> torch.dtype:
+    if precision not in PRECISIONS:
+        raise ValueError(f'benchmark: precision {precision!r} is not one of {list(PRECISIONS)}')
+    return PRECISIONS[precision]
+
+
+def autocast(device: torch.device, precision: str):
+    """``torch.autocast`` for a mixed precision, nothing for fp32."""
+    dtype = check_precision(precision)
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def parse_shape(name: str) -> Tuple[int, int]:
@@ -66,10 +86,13 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_peak_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """Measured fp32 matmul throughput (2 n^3 FLOPs per product), best of ``repeats``."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_peak_gflops(device: torch.device, n: int = 2048, repeats: int = 5,
+                       precision: str = 'fp32') -> float:
+    """Measured matmul throughput in ``precision`` (2 n^3 FLOPs per product), best of
+    ``repeats``."""
+    dtype = check_precision(precision)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     best = float('inf')
     for _ in range(repeats):
@@ -81,24 +104,31 @@ def matmul_peak_gflops(device: torch.device, n: int = 2048, repeats: int = 5) ->
     return 2 * n ** 3 / best / 1e9
 
 
-def train_step_fns(model: nn.Module, x: torch.Tensor):
+def train_step_fns(model: nn.Module, x: torch.Tensor, precision: str = 'fp32'):
     """(full step, forward+backward only): the step is timed; memory is measured on
     forward+backward, where activations peak (the optimizer's own temporaries are AdamW's,
-    not the backbone's, and would mask what ``with_cp`` changes at small inputs)."""
+    not the backbone's, and would mask what ``with_cp`` changes at small inputs).
+    ``precision``: the forward under autocast; fp16 on CUDA scales the loss."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
+    scaler = torch.amp.GradScaler('cuda') if precision == 'fp16' and x.is_cuda else None
 
     def forward_backward():
         optimizer.zero_grad(set_to_none=True)
-        outs = model(x)
-        loss = sum(o.float().mean() for o in outs)
-        aux = getattr(model, 'aux_losses', None)
-        if aux is not None:  # our backbones' DP loss, as the task models add it
-            loss = loss + sum(aux().values())
-        loss.backward()
+        with autocast(x.device, precision):
+            outs = model(x)
+            loss = sum(o.float().mean() for o in outs)
+            aux = getattr(model, 'aux_losses', None)
+            if aux is not None:  # our backbones' DP loss, as the task models add it
+                loss = loss + sum(aux().values())
+        (loss if scaler is None else scaler.scale(loss)).backward()
 
     def step():
         forward_backward()
-        optimizer.step()
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
 
     return step, forward_backward
 
@@ -147,11 +177,15 @@ def timed_ms(fn: Callable[[], None], device: torch.device) -> float:
 def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '800x1333'),
                   device: str = 'cpu', batch: int = 1, warmup: int = 1, repeats: int = 5,
                   train: bool = True, flops: bool = True, with_cp_rows: bool = False,
-                  log: Callable[[str], None] = print) -> Tuple[List[Row], float]:
-    """Measures every model at every shape; returns the rows and the matmul peak (GFLOP/s).
+                  log: Callable[[str], None] = print,
+                  precision: str = 'fp32') -> Tuple[List[Row], float]:
+    """Measures every model at every shape; returns the rows and the matmul peak (GFLOP/s,
+    in ``precision``).
 
     ``with_cp_rows``: our models also get a training row with gradient checkpointing on.
+    ``precision``: 'fp32', 'fp16' or 'bf16' (autocast); rows are named ``model [fp16]``.
     """
+    check_precision(precision)
     dev = torch.device(device)
     for shape_name in shapes:
         parse_shape(shape_name)  # fail before building anything
@@ -165,9 +199,13 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
     for name, cfg, _ in entries:
         torch.manual_seed(0)
         models[name] = build_backbone(cfg).to(dev)
-    peak = matmul_peak_gflops(dev)
-    log(f'fp32 matmul peak on {device}: {peak:.1f} GFLOP/s '
+    # half-precision matmuls on a CPU without native support run at a few GFLOP/s: a smaller
+    # product there (the peak is a reference for the % column, not a result)
+    n = 2048 if dev.type == 'cuda' or precision == 'fp32' else 512
+    peak = matmul_peak_gflops(dev, n, precision=precision)
+    log(f'{precision} matmul peak on {device}: {peak:.1f} GFLOP/s '
         f'({torch.get_num_threads()} threads)')
+    suffix = '' if precision == 'fp32' else f' [{precision}]'
     rows: List[Row] = []
     t0 = time.perf_counter()
     for k, shape_name in enumerate(shapes):
@@ -183,13 +221,13 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
         shape_rows = {}
         for name, cfg, cp_only in entries:
             model = models[name]
-            row = Row(name, shape_name, count_params(model) / 1e6)
+            row = Row(name + suffix, shape_name, count_params(model) / 1e6)
             if flops and not cp_only:
                 row.gflops = count_flops(copy.deepcopy(model).cpu(), hw) * batch / 1e9
             shape_rows[name] = row
         # forward latency, interleaved rounds
         timed = [name for name, _, cp_only in entries if not cp_only]
-        with torch.no_grad():
+        with torch.no_grad(), autocast(dev, precision):
             slowest = 0.
             for name in timed:
                 models[name].eval()
@@ -211,7 +249,8 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
             steps, fwd_bwd = {}, {}
             for name, _, _ in entries:
                 models[name].train()
-                steps[name], fwd_bwd[name] = train_step_fns(models[name], x_of[name])
+                steps[name], fwd_bwd[name] = train_step_fns(models[name], x_of[name],
+                                                            precision)
                 for _ in range(warmup):
                     steps[name]()
             runs = {name: [] for name in steps}
@@ -245,7 +284,9 @@ def _fmt(value) -> str:
 
 def to_markdown(rows: Sequence[Row], peak: float, header: str = '') -> str:
     lines = [header] if header else []
-    lines += [f'fp32 matmul peak: {peak:.1f} GFLOP/s', '',
+    precision = next((p for p in PRECISIONS if rows and rows[0].model.endswith(f'[{p}]')),
+                     'fp32')
+    lines += [f'{precision} matmul peak: {peak:.1f} GFLOP/s', '',
               '| ' + ' | '.join(title for _, title in COLUMNS) + ' | % of peak |',
               '|' + '---|' * (len(COLUMNS) + 1)]
     for row in rows:
