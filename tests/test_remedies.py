@@ -367,3 +367,12 @@ def test_analysis_sees_the_attention_the_layers_use(attention):
             m.running_mean.fill_(0.05)
     va = collect_attention(model, x)[3][0]
     assert not torch.allclose(va.probs.sum(-1), torch.ones(1), atol=1e-3)
+
+
+def test_entropy_does_not_apply_to_reattention_maps():
+    from lavit_mm.analysis.attention import LayerAttention, normalized_entropy
+    probs = torch.full((1, 1, 2, 4), 0.25)
+    layer = LayerAttention(0, 0, 'VA', probs, (1, 2), (2, 2), torch.arange(2))
+    assert normalized_entropy(layer) == pytest.approx(1.0)
+    layer.probs = probs - 0.3  # a normalised (signed) re-attention map
+    assert normalized_entropy(layer) != normalized_entropy(layer)  # NaN

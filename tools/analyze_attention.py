@@ -179,7 +179,8 @@ def main(argv=None):
                    if r['measure'] == 'cross_layer' and r['other_layer'] == r['layer'] + 1]
             heads = [r['value'] for r in mine
                      if r['measure'] == 'cross_head_mean' and r['value'] == r['value']]
-            entropy = [f"{r['value']:.2f}" for r in mine if r['measure'] == 'entropy_ratio']
+            entropy = [f"{r['value']:.2f}" if r['value'] == r['value'] else 'n/a'  # NaN: not p
+                       for r in mine if r['measure'] == 'entropy_ratio']
             mean_heads = f'{np.mean(heads):.2f}' if heads else '- (1 head)'
             print(f"| {name} | {stage} | {' '.join(adj) or '-'} | {mean_heads} | "
                   f"{' '.join(entropy)} |")

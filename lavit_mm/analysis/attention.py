@@ -190,8 +190,12 @@ def query_attention_map(layer: LayerAttention, point: Tuple[float, float],
 
 def normalized_entropy(layer: LayerAttention) -> float:
     """Mean entropy of the attention rows over the entropy of uniform attention on the keys
-    each query can see: 1 = uniform (attention that does not select), near 0 = one key."""
+    each query can see: 1 = uniform (attention that does not select), near 0 = one key.
+    NaN for maps that are not distributions (re-attention's normalised maps have negative
+    entries): entropy does not apply to them."""
     p = layer.probs  # (B, h, Q, K)
+    if p.min() < 0:
+        return float('nan')
     entropy = -(p * p.clamp_min(1e-12).log()).sum(-1)  # (B, h, Q)
     visible = (p > 0).sum(-1).clamp_min(2).float()  # window rows see M^2 keys only
     return float((entropy / visible.log()).mean())
