@@ -39,3 +39,13 @@ def test_config_backbone_feeds_its_neck_or_head(path):
         assert channels == list(neck['in_channels']), path
     else:
         assert channels[-1] == cfg.model.head.in_channels, path
+
+
+def test_toolbox_backbones_build_whatever_default_scope_is_set():
+    """A config's 'mmpretrain.X' backbone builds in mmpretrain's registry even when another
+    toolbox's default scope is current (as after any mmdet runner in the same process)."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = build_backbone(dict(type='mmpretrain.ResNet_CIFAR', depth=18, in_channels=1,
+                                    out_indices=(3, )))
+    assert type(model).__module__.startswith('mmpretrain.')

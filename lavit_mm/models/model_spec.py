@@ -83,10 +83,12 @@ def build_backbone(cfg: dict) -> nn.Module:
     cfg = copy.deepcopy(cfg)
     scope, _, name = cfg['type'].rpartition('.')
     if scope in ('mmdet', 'mmpretrain', 'mmseg'):
+        from mmengine.registry import DefaultScope
         importlib.import_module(f'{scope}.models')  # registers the toolbox's backbones
         registry = importlib.import_module(f'{scope}.registry').MODELS
         cfg['type'] = name
-        model = registry.build(cfg)
+        with DefaultScope.overwrite_default_scope(scope):  # not another toolbox's, if set
+            model = registry.build(cfg)
     else:
         import lavit_mm.models  # noqa: F401
         from lavit_mm.registry import MODELS
