@@ -50,3 +50,11 @@ def test_show_dir_needs_a_visualization_hook_and_seg_tta_its_pipeline():
     with pytest.raises(ValueError, match='no tta_model/tta_pipeline'):
         enable_tta(seg)
     enable_tta(Config.fromfile(osp.join(DEMO, 'semfpn_lavit_t_synthetic.py')))  # has them
+
+
+def test_a_checkpoint_of_another_model_is_refused(tmp_path):
+    import torch
+    path = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {'backbone.layer1.weight': torch.zeros(3)}}, path)
+    with pytest.raises(ValueError, match='does not fit .*use the config the checkpoint'):
+        build_inferencer(osp.join(DEMO, 'lavit_t_synthetic_cls.py'), path)

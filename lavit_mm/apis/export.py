@@ -281,14 +281,14 @@ def backbone_target(spec: str, checkpoint: Optional[str] = None,
 
 # ------------------------------------------------------------------ checkpoints
 def load_checkpoint_strict(model: nn.Module, path: str,
-                           prefix: Union[None, str, Sequence[Optional[str]]] = None
-                           ) -> LoadReport:
+                           prefix: Union[None, str, Sequence[Optional[str]]] = None,
+                           fix: str = 'export with the config or model spec the checkpoint '
+                                      'was trained with') -> LoadReport:
     """Loads ``path`` into ``model`` only if it fits exactly: every key of the model present,
     no key left over, same shapes (position tables of another image size are resized, as
     ``init_cfg`` loading does). Otherwise raises ValueError with the missing/unexpected
     counts. ``prefix``: as ``extract_state_dict`` (e.g. ``('backbone.', None)``)."""
     from mmengine.runner.checkpoint import CheckpointLoader
-    fix = 'export with the config or model spec the checkpoint was trained with'
     verify_checkpoint_file(path, fix)
     try:
         checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')

@@ -48,15 +48,24 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str] = Non
     if scope == 'mmdet':
         import lavit_mm.models.det  # noqa: F401
         from mmdet.apis import DetInferencer
-        return DetInferencer(model=cfg, weights=checkpoint, device=device, show_progress=False)
-    if scope == 'mmseg':
+        inferencer = DetInferencer(model=cfg, weights=checkpoint, device=device,
+                                   show_progress=False)
+    elif scope == 'mmseg':
         import lavit_mm.models.seg  # noqa: F401
         from mmseg.apis import MMSegInferencer
-        return MMSegInferencer(model=cfg, weights=checkpoint, device=device)
-    import lavit_mm.models.cls  # noqa: F401
-    from mmpretrain.apis import ImageClassificationInferencer
-    return ImageClassificationInferencer(model=cfg, pretrained=checkpoint or False,
-                                         device=device)
+        inferencer = MMSegInferencer(model=cfg, weights=checkpoint, device=device)
+    else:
+        import lavit_mm.models.cls  # noqa: F401
+        from mmpretrain.apis import ImageClassificationInferencer
+        inferencer = ImageClassificationInferencer(model=cfg, pretrained=checkpoint or False,
+                                                   device=device)
+    if checkpoint is not None:
+        # the toolboxes load weights leniently (a warning for keys that do not fit): a
+        # checkpoint of another model would predict with random weights. Refuse it instead.
+        from .export import load_checkpoint_strict
+        load_checkpoint_strict(inferencer.model, checkpoint,
+                               fix='use the config the checkpoint was trained with')
+    return inferencer
 
 
 def list_images(inputs: Union[str, List[str]]) -> List[str]:

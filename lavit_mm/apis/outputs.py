@@ -42,6 +42,11 @@ def enable_prediction_drawing(cfg: Config, show_dir: Optional[str] = None, show:
                          "dict(type='VisualizationHook') (mmpretrain)")
     kind = hook.get('type', '')
     show_dir = osp.abspath(show_dir) if show_dir else None  # mmdet joins a relative one
+    if 'visualizer' in cfg:
+        # a name of its own: a visualizer built under the config's name earlier in this
+        # process (a training run, another toolbox's test) would be reused, with its type and
+        # save_dir
+        cfg.visualizer['name'] = f'visualizer:{kind}:{show_dir}'
     if kind.endswith('DetVisualizationHook'):
         hook.update(draw=True, show=show, wait_time=wait_time, interval=interval)
         if show_dir:
@@ -53,9 +58,7 @@ def enable_prediction_drawing(cfg: Config, show_dir: Optional[str] = None, show:
                 raise ValueError('--show-dir: the config has no visualizer to save with; '
                                  "add visualizer=dict(type='SegLocalVisualizer', "
                                  "vis_backends=[dict(type='LocalVisBackend')])")
-            # a name of its own: a visualizer already built under the config's name in this
-            # process (a training run before) would be reused with its own save_dir
-            cfg.visualizer.update(save_dir=show_dir, name=f'visualizer:{show_dir}')
+            cfg.visualizer['save_dir'] = show_dir
     elif kind.split('.')[-1] == 'VisualizationHook':
         hook.update(enable=True, show=show, wait_time=wait_time, out_dir=show_dir,
                     interval=interval)
