@@ -53,8 +53,12 @@ def test_show_dir_needs_a_visualization_hook_and_seg_tta_its_pipeline():
 
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):
+    """(Under another toolbox's default scope, as after an mmdet run in the same process: the
+    Inferencer is built in its own toolbox's scope.)"""
     import torch
+    from mmengine.registry import DefaultScope
     path = str(tmp_path / 'other.pth')
     torch.save({'state_dict': {'backbone.layer1.weight': torch.zeros(3)}}, path)
-    with pytest.raises(ValueError, match='does not fit .*use the config the checkpoint'):
+    with DefaultScope.overwrite_default_scope('mmdet'), \
+            pytest.raises(ValueError, match='does not fit .*use the config the checkpoint'):
         build_inferencer(osp.join(DEMO, 'lavit_t_synthetic_cls.py'), path)

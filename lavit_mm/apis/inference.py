@@ -36,6 +36,22 @@ def _checked_checkpoint(checkpoint: Optional[str]) -> Optional[str]:
     return checkpoint
 
 
+def _build(scope: str, cfg: Config, checkpoint: Optional[str], device: str):
+    """The Inferencer of toolbox ``scope``."""
+    if scope == 'mmdet':
+        import lavit_mm.models.det  # noqa: F401
+        from mmdet.apis import DetInferencer
+        return DetInferencer(model=cfg, weights=checkpoint, device=device, show_progress=False)
+    if scope == 'mmseg':
+        import lavit_mm.models.seg  # noqa: F401
+        from mmseg.apis import MMSegInferencer
+        return MMSegInferencer(model=cfg, weights=checkpoint, device=device)
+    import lavit_mm.models.cls  # noqa: F401
+    from mmpretrain.apis import ImageClassificationInferencer
+    return ImageClassificationInferencer(model=cfg, pretrained=checkpoint or False,
+                                         device=device)
+
+
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str] = None,
                      device: str = 'cpu'):
     """The toolbox's Inferencer for ``config`` with the weights of ``checkpoint`` (None: the
@@ -45,20 +61,9 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str] = Non
     scope = toolbox_of(cfg, str(config) if isinstance(config, str) else 'the config')
     checkpoint = _checked_checkpoint(checkpoint)
     import lavit_mm.models  # noqa: F401  (our models, whatever the config imports)
-    if scope == 'mmdet':
-        import lavit_mm.models.det  # noqa: F401
-        from mmdet.apis import DetInferencer
-        inferencer = DetInferencer(model=cfg, weights=checkpoint, device=device,
-                                   show_progress=False)
-    elif scope == 'mmseg':
-        import lavit_mm.models.seg  # noqa: F401
-        from mmseg.apis import MMSegInferencer
-        inferencer = MMSegInferencer(model=cfg, weights=checkpoint, device=device)
-    else:
-        import lavit_mm.models.cls  # noqa: F401
-        from mmpretrain.apis import ImageClassificationInferencer
-        inferencer = ImageClassificationInferencer(model=cfg, pretrained=checkpoint or False,
-                                                   device=device)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):  # not a scope another run left current
+        inferencer = _build(scope, cfg, checkpoint, device)
     if checkpoint is not None:
         # the toolboxes load weights leniently (a warning for keys that do not fit): a
         # checkpoint of another model would predict with random weights. Refuse it instead.
