@@ -16,6 +16,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
 from ..layers import MBConv, nchw_to_nlc, nlc_to_nchw
+from ..layers.embed import check_image_channels
 from .spec import StageSpec
 
 CONV_NORM = dict(type='BN')
@@ -32,11 +33,7 @@ class ConvStem(nn.Module):
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'expected an input of shape (B, {self.in_channels}, H, W), got '
-                f'{tuple(x.shape)}: convert the images to {self.in_channels} channels, or build '
-                f'the backbone with in_channels={x.shape[1] if x.dim() == 4 else "?"}')
+        check_image_channels(x, self.in_channels)
         return self.act(self.norm(self.conv(x)))
 
 

@@ -18,6 +18,15 @@ def nlc_to_nchw(x: torch.Tensor, hw: HW) -> torch.Tensor:
     return x.transpose(1, 2).reshape(B, C, hw[0], hw[1])  # (B, H*W, C) -> (B, C, H, W)
 
 
+def check_image_channels(x: torch.Tensor, in_channels: int) -> None:
+    """Refuses a backbone input that is not (B, in_channels, H, W), naming the fix."""
+    if x.dim() != 4 or x.shape[1] != in_channels:
+        raise ValueError(
+            f'expected an input of shape (B, {in_channels}, H, W), got '
+            f'{tuple(x.shape)}: convert the images to {in_channels} channels, or build '
+            f'the backbone with in_channels={x.shape[1] if x.dim() == 4 else "?"}')
+
+
 class ShiftedPatchProjection(nn.Module):
     """Shifted Patch Tokenization (SPT; Lee, Lee and Song, 2021) as a patch projection:
     (B, C, H, W) -> (B, E, H/p, W/p), like the stride-p conv it replaces.
@@ -81,11 +90,7 @@ class PatchEmbed(nn.Module):
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if norm_cfg else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'expected an input of shape (B, {self.in_channels}, H, W), got '
-                f'{tuple(x.shape)}: convert the images to {self.in_channels} channels, or build '
-                f'the backbone with in_channels={x.shape[1] if x.dim() == 4 else "?"}')
+        check_image_channels(x, self.in_channels)
         H, W = x.shape[-2:]
         p = self.patch_size
         if self.padding == 'corner':
