@@ -15,6 +15,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from lavit_mm.datasets.fashion_mnist import FILES as FASHION_MNIST_FILES
+from lavit_mm.engine.compile import PlainParamGroupsHook, compile_options, compile_test_step
 from lavit_mm.models.checkpoint import verify_checkpoint_file
 
 
@@ -182,7 +183,15 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
         check_data_roots(cfg, ['test_dataloader'])
     else:
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+    options = compile_options(cfg)  # refuses a malformed value before anything is built
     if adapt_distributed_to_cpu(cfg):
         with _cuda_set_device_skipped():
-            return Runner.from_cfg(cfg)
-    return Runner.from_cfg(cfg)
+            runner = Runner.from_cfg(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if options is not None:  # torch.compile: lavit_mm/engine/compile.py
+        if mode == 'train':
+            runner.register_hook(PlainParamGroupsHook())
+        else:
+            compile_test_step(runner, options)
+    return runner

@@ -360,8 +360,10 @@ class HierarchicalViT(BaseModule):
             if i in self.out_indices:
                 outs.append(out)
         self._aux_losses = {}
+        # the step counters stay tensors (no int(): no sync on CUDA, no graph break when
+        # compiled); the samplers hash them (layers/counter_random.py)
         if self.training and hasattr(self, 'dp_step'):
-            step = int(self.dp_step)
+            step = self.dp_step.clone()
             self.dp_step += 1
             if dp_inputs:  # one seed per LA layer and step: a resumed run draws the same
                 n = len(dp_inputs)
@@ -369,7 +371,7 @@ class HierarchicalViT(BaseModule):
                           for i, (attn, prev, hw) in enumerate(dp_inputs)]
                 self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(losses).mean()
         if self.training and self.drloc is not None:
-            step = int(self.drloc_step)
+            step = self.drloc_step.clone()
             self.drloc_step += 1
             self._aux_losses['loss_drloc'] = self.drloc_weight * self.drloc(out, step)
         return tuple(outs)

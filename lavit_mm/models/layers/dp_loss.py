@@ -14,11 +14,12 @@ and training drove the attention the LA layers reuse to uniform (docs/attention_
 Uniform attention now costs ``m / (1 + m) (M - 1) / M``. Both terms are averaged over batch
 and heads, so the loss is O(1) whatever the token count.
 """
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 
 from .attention_state import AttentionState
+from .counter_random import counter_randint
 
 
 def diagonality_preserving_loss(probs: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
@@ -35,29 +36,30 @@ def diagonality_preserving_loss(probs: torch.Tensor, margin: float = 1.0) -> tor
 
 
 def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: int,
-                         device, seed: int) -> torch.Tensor:
+                         seed: torch.Tensor) -> torch.Tensor:
     """One query per key cell of a spatial-reduction attention, at a random offset.
 
     Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
     (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
     "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
-    attention (docs/design.md, "DP loss"), at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The offset
-    comes from ``seed`` (the backbone's training step and the layer), not the global RNG, so
-    a resumed run and a checkpointed re-forward draw the same offsets.
+    attention (docs/design.md, "DP loss"), at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The
+    offset is a function of ``seed`` (an int64 scalar tensor from the backbone's training step
+    and the layer; ``counter_random.py``), not of the global RNG, so a resumed run and a
+    checkpointed re-forward draw the same offsets; the indices are on ``seed``'s device.
     """
     (H, W), (Hr, Wr) = hw_q, hw_k
-    g = torch.Generator().manual_seed(seed)
-    dy = int(torch.randint(min(stride, H), (), generator=g))
-    dx = int(torch.randint(min(stride, W), (), generator=g))
+    dy = counter_randint(seed * 2, min(stride, H), ())
+    dx = counter_randint(seed * 2 + 1, min(stride, W), ())
     # a last, partial cell (coarse LA key grids round up) samples the map's last row/column
-    rows = (torch.arange(Hr, device=device) * stride + dy).clamp(max=H - 1)
-    cols = (torch.arange(Wr, device=device) * stride + dx).clamp(max=W - 1)
+    rows = (torch.arange(Hr, device=seed.device) * stride + dy).clamp(max=H - 1)
+    cols = (torch.arange(Wr, device=seed.device) * stride + dx).clamp(max=W - 1)
     return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
 
 
-def sra_dp_loss(state: AttentionState, stride: int, seed: int,
+def sra_dp_loss(state: AttentionState, stride: int, seed: Union[int, torch.Tensor],
                 margin: float = 1.0) -> torch.Tensor:
     """DP loss of a spatial-reduction attention (N queries x N_r keys), see above."""
-    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, state.q.device, seed)
+    seed = torch.as_tensor(seed, dtype=torch.long, device=state.q.device)
+    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, seed)
     probs = state.logits(index).float().softmax(-1)  # (B, h, N_r, N_r)
     return diagonality_preserving_loss(probs, margin)

@@ -8,11 +8,16 @@ coordinates, averaged over pairs and images). No labels; the backbone reports it
 
 The paper's: the pair sampling, the offset target normalised by the grid side, the L1 loss,
 m = 64 pairs, an MLP head. Ours: the MLP's sizes (2C -> 512 -> 512 -> 2, ReLU), dividing
-rows by H and columns by W on non-square (detection) grids, and positions drawn from a seeded
-generator (the backbone's step), so a resumed run draws what the uninterrupted one would.
+rows by H and columns by W on non-square (detection) grids, and positions that are a function
+of the backbone's step counter (``counter_random.py``), so a resumed run draws what the
+uninterrupted one would, on the feature's device and without a graph break.
 """
+from typing import Union
+
 import torch
 import torch.nn as nn
+
+from .counter_random import counter_randint
 
 
 class DenseRelativeLocalization(nn.Module):
@@ -30,10 +35,10 @@ class DenseRelativeLocalization(nn.Module):
             nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, 2))
 
-    def sample(self, batch: int, hw, seed: int, device) -> torch.Tensor:
-        """(2, B, m) flat positions on grid ``hw``, drawn from ``seed``."""
-        g = torch.Generator().manual_seed(seed)
-        return torch.randint(hw[0] * hw[1], (2, batch, self.pairs), generator=g).to(device)
+    def sample(self, batch: int, hw, seed: torch.Tensor) -> torch.Tensor:
+        """(2, B, m) flat positions on grid ``hw``, a function of the int64 scalar tensor
+        ``seed`` (on its device)."""
+        return counter_randint(seed, hw[0] * hw[1], (2, batch, self.pairs))
 
     def loss(self, feat: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """feat: (B, C, H, W); positions: (2, B, m) flat indices -> the L1 loss (scalar)."""
@@ -45,5 +50,7 @@ class DenseRelativeLocalization(nn.Module):
         target = torch.stack([(rows[0] - rows[1]) / H, (cols[0] - cols[1]) / W], dim=-1)
         return (pred - target.to(pred.dtype)).abs().sum(-1).mean()
 
-    def forward(self, feat: torch.Tensor, seed: int) -> torch.Tensor:
-        return self.loss(feat, self.sample(feat.shape[0], feat.shape[-2:], seed, feat.device))
+    def forward(self, feat: torch.Tensor, seed: Union[int, torch.Tensor]) -> torch.Tensor:
+        """feat: (B, C, H, W); seed: int or int64 scalar tensor -> the L1 loss (scalar)."""
+        seed = torch.as_tensor(seed, dtype=torch.long, device=feat.device)
+        return self.loss(feat, self.sample(feat.shape[0], feat.shape[-2:], seed))

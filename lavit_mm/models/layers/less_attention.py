@@ -9,13 +9,14 @@ Diagonality Preserving loss is the loss of its transform of a *detached* ``prev`
 computes that loss after the forward, with a seed from its step counter; no field of the layer
 is set from outside.
 """
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 
 from .attention_state import AttentionState
 
 HW = Tuple[int, int]
+Seed = Union[int, torch.Tensor]  # an int64 scalar tensor in training (the step counter)
 
 
 class LessAttentionMixin:
@@ -34,7 +35,7 @@ class LessAttentionMixin:
                              'residual goes to the first (VA) layer of a stage')
         return self.attend_with(self.transform(prev, hw), x, hw)
 
-    def dp_loss(self, prev: AttentionState, hw: HW, seed: int, margin: float) -> torch.Tensor:
+    def dp_loss(self, prev: AttentionState, hw: HW, seed: Seed, margin: float) -> torch.Tensor:
         """The DP loss (scalar) of this layer's transform of ``prev``, detached."""
         return self.dp_loss_of(self.transform(prev.detached(), hw), seed, margin)
 
@@ -48,6 +49,6 @@ class LessAttentionMixin:
         """Attend with ``state`` over values of ``x``: (B, N, C) -> (B, N, C), state."""
         raise NotImplementedError
 
-    def dp_loss_of(self, state: AttentionState, seed: int, margin: float) -> torch.Tensor:
+    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float) -> torch.Tensor:
         """The DP loss of an attention on this layer's grids (``seed``: query sampling)."""
         raise NotImplementedError

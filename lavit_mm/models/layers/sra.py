@@ -148,7 +148,7 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
         return self.output(state, v), state
 
-    def dp_loss_of(self, state: AttentionState, seed: int, margin: float) -> torch.Tensor:
+    def dp_loss_of(self, state: AttentionState, seed, margin: float) -> torch.Tensor:
         """The DP loss of an attention on this layer's key grid (its queries sampled one per
         key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
         return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin)
