@@ -230,3 +230,52 @@ def test_benchmark_mixed_precision_rows_run_under_autocast():
     assert 'bf16 matmul peak' in to_markdown(rows, 1.)
     with pytest.raises(ValueError, match="precision 'fp8'"):
         check_precision('fp8')
+
+
+def test_benchmark_compiled_rows_are_the_same_network_compiled():
+    """``[compiled]`` rows: the model compiled in place (dynamo traced it), its FLOPs those of
+    the eager row, its outputs equal to the eager model's."""
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    rows, _ = run_benchmark([NARROW_SPEC], shapes=['32x48'], warmup=1, repeats=2,
+                            log=lambda m: None, compile_options=dict(backend='aot_eager'))
+    eager, compiled = rows
+    assert compiled.model == eager.model + ' [compiled]'
+    assert compiled.gflops == eager.gflops and compiled.params_m == eager.params_m
+    assert compiled.forward_ms > 0 and compiled.train_ms > 0
+    assert counters['stats']['unique_graphs'] > 0
+    model = build_backbone(parse_model_spec(NARROW_SPEC)[1]).eval()
+    twin = build_backbone(parse_model_spec(NARROW_SPEC)[1]).eval()
+    twin.load_state_dict(model.state_dict())
+    twin.compile(backend='aot_eager')
+    x = torch.randn(1, 3, 32, 48)
+    for a, b in zip(model(x), twin(x)):
+        torch.testing.assert_close(b, a)
+
+
+@pytest.mark.slow
+def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
+    from lavit_mm.analysis.detector_benchmark import (detector_config, detector_markdown,
+                                                      detector_ratio, run_detector_benchmark)
+    lavit = dict(type='lavit_mm.LaViT', arch=NARROW)
+    cfg = detector_config('configs/retinanet_lavit_s.py', lavit)
+    assert cfg.model.neck.in_channels == NARROW['embed_dims']
+    assert detector_config('configs/retinanet_lavit_s.py', parse_model_spec(
+        'mmdet_swin_t')[1]).model.neck.in_channels == [96, 192, 384, 768]
+    with pytest.raises(ValueError, match='needs a model with a neck'):
+        detector_config('configs/lavit_t_in1k.py', lavit)
+    rows = run_detector_benchmark([NARROW_SPEC, 'pvt_t+arch=' + repr(
+        {k: v for k, v in NARROW.items() if k != 'num_va'})], shapes=['64x96'], batch=2,
+        repeats=2, log=lambda m: None)
+    lavit, pvt = rows
+    # the whole detector: more parameters than the backbone (FPN + RetinaNet head)
+    backbone = build_backbone(parse_model_spec(NARROW_SPEC)[1])
+    assert lavit.params_m > sum(p.numel() for p in backbone.parameters()) / 1e6 + 1
+    for r in rows:
+        assert len(r.train_runs) == 2 and r.train_ms == statistics.median(r.train_runs)
+        assert r.images_per_s == pytest.approx(2 / (r.train_ms / 1e3))
+        assert r.train_peak_mb > 0
+    paired = statistics.median(a / b for a, b in zip(lavit.train_runs, pvt.train_runs))
+    assert detector_ratio(rows, lavit.model, pvt.model, '64x96', 'train_ms') == \
+        pytest.approx(paired)
+    assert detector_markdown(rows, 'cfg', 2).count('\n| ') == 3

@@ -41,7 +41,8 @@ def test_backbones_trace_without_graph_breaks(name, mode):
     counters stay tensors: no ``int(buffer)``, no CPU generator)."""
     model = getattr(MODELS[name](), mode)()
     torch._dynamo.reset()
-    explained = torch._dynamo.explain(model)(torch.randn(2, 3, 96, 128))
+    with torch.set_grad_enabled(mode == 'train'):  # eval as inference runs: no_grad
+        explained = torch._dynamo.explain(model)(torch.randn(2, 3, 96, 128))
     assert explained.graph_break_count == 0, [str(b.reason)[:200]
                                               for b in explained.break_reasons]
     assert explained.graph_count == 1

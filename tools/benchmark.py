@@ -5,6 +5,9 @@ peak memory at 224x224, 512x512 and 800x1333; prints a Markdown table and writes
     python tools/benchmark.py --models lavit_s pvt_s mmdet_pvt_s --shapes 800x1333
     python tools/benchmark.py --models configs/retinanet_lavit_s.py 'lavit_s+la_key_stride=2' \\
         "dict(type='lavit_mm.LaViT', arch='tiny', la_head_mix=True)" --device cuda
+    # the issue's GPU table: backbones and whole RetinaNet detectors, fp32 and AMP, compiled
+    python tools/benchmark.py --shapes 800x1333 --batch 2 --precision fp32 fp16 bf16 \\
+        --compile --detector
 
 Models: a preset name (see --list), ``preset+key=value,...``, a config file (its
 model.backbone), or a dict literal. Timings are interleaved across models, so ratios between
@@ -18,6 +21,8 @@ import torch
 
 from lavit_mm.analysis.benchmark import (PRECISIONS, SHAPES, ratio, run_benchmark, to_csv,
                                          to_markdown)
+from lavit_mm.analysis.detector_benchmark import (detector_markdown, detector_ratio,
+                                                  run_detector_benchmark)
 from lavit_mm.models.model_spec import PRESETS
 
 DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
@@ -34,6 +39,14 @@ SUMMARY = [  # (what, numerator, denominator, measure)
     ('LaViT-S with_cp / without, train peak memory', 'lavit_s (with_cp)', 'lavit_s',
      'train_peak_mb'),
     ('PVT-S with_cp / without, train peak memory', 'pvt_s (with_cp)', 'pvt_s', 'train_peak_mb'),
+]
+DETECTOR_MODELS = ['lavit_s', 'pvt_s', 'swin_t', 'lavit_s_lite', 'mmdet_pvt_s', 'mmdet_pvtv2_b2',
+                   'mmdet_swin_t']
+DETECTOR_SUMMARY = [  # the issue's targets, on the whole-detector training step
+    ('ours / mmdet PVT-S detector step', 'pvt_s', 'mmdet_pvt_s', 'train_ms'),
+    ('ours / mmdet PVT-S detector peak memory', 'pvt_s', 'mmdet_pvt_s', 'train_peak_mb'),
+    ('ours / mmdet Swin-T detector step', 'swin_t', 'mmdet_swin_t', 'train_ms'),
+    ('LaViT-S / PVT-S detector step', 'lavit_s', 'pvt_s', 'train_ms'),
 ]
 
 
@@ -56,6 +69,17 @@ def main(argv=None):
     parser.add_argument('--no-flops', action='store_true')
     parser.add_argument('--with-cp', action='store_true',
                         help='add a training row with gradient checkpointing for our models')
+    parser.add_argument('--compile', action='store_true',
+                        help='add a [compiled] row per model (torch.compile, in place)')
+    parser.add_argument('--compile-backend', default='inductor')
+    parser.add_argument('--compile-mode', default=None,
+                        help="torch.compile mode (e.g. 'max-autotune'; default: torch's)")
+    parser.add_argument('--detector', nargs='?', const='configs/retinanet_lavit_s.py',
+                        default=None, metavar='CONFIG',
+                        help='also time the whole detector of CONFIG (default RetinaNet+FPN '
+                        'of configs/retinanet_lavit_s.py) with each of --detector-models as '
+                        'its backbone: training step, images/s, peak memory')
+    parser.add_argument('--detector-models', nargs='+', default=DETECTOR_MODELS)
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--list', action='store_true', help='list the preset names')
     args = parser.parse_args(argv)
@@ -69,13 +93,18 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device_name = (torch.cuda.get_device_name(args.device) if args.device.startswith('cuda')
                    else f'CPU, {torch.get_num_threads()} threads')
+    compile_options = None
+    if args.compile:
+        compile_options = dict(backend=args.compile_backend)
+        if args.compile_mode:
+            compile_options['mode'] = args.compile_mode
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     tables, csvs = [], []
     for precision in args.precision:
         rows, peak = run_benchmark(args.models, args.shapes, args.device, args.batch,
                                    args.warmup, args.repeats, not args.no_train,
-                                   not args.no_flops, args.with_cp,
-                                   log=lambda m: print(m, file=sys.stderr, flush=True),
-                                   precision=precision)
+                                   not args.no_flops, args.with_cp, log=log,
+                                   precision=precision, compile_options=compile_options)
         table = to_markdown(rows, peak, f'Device: {device_name}; batch {args.batch}; '
                             f'{precision}; torch {torch.__version__}\n')
         suffix = '' if precision == 'fp32' else f' [{precision}]'
@@ -87,6 +116,20 @@ def main(argv=None):
                     lines.append(f'| {what} | {shape} | {value:.2f}x |')
         if lines:
             table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+        if args.detector:
+            det_rows = run_detector_benchmark(args.detector_models, args.detector, args.shapes,
+                                              args.device, args.batch, args.warmup,
+                                              max(1, args.repeats // 2), precision,
+                                              compile_options, log)
+            table += '\n' + detector_markdown(det_rows, args.detector, args.batch)
+            lines = []
+            for what, num, den, key in DETECTOR_SUMMARY:
+                for shape in args.shapes:
+                    value = detector_ratio(det_rows, num + suffix, den + suffix, shape, key)
+                    if value is not None:
+                        lines.append(f'| {what} | {shape} | {value:.2f}x |')
+            if lines:
+                table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
         print(table)
         tables.append(table)
         csvs.append(to_csv(rows, peak) if not csvs else to_csv(rows, peak).split('\n', 1)[1])

@@ -167,10 +167,19 @@ def rotated(names: List[str], r: int) -> List[str]:
 
 
 def timed_ms(fn: Callable[[], None], device: torch.device) -> float:
+    """Wall time of ``fn()`` in ms: on CUDA between two CUDA events recorded on the current
+    stream around it (after a synchronize, so earlier work is not counted), elsewhere by the
+    host clock."""
     synchronize(device)
+    if device.type == 'cuda':
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end)
     start = time.perf_counter()
     fn()
-    synchronize(device)
     return (time.perf_counter() - start) * 1e3
 
 
@@ -178,27 +187,36 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
                   device: str = 'cpu', batch: int = 1, warmup: int = 1, repeats: int = 5,
                   train: bool = True, flops: bool = True, with_cp_rows: bool = False,
                   log: Callable[[str], None] = print,
-                  precision: str = 'fp32') -> Tuple[List[Row], float]:
+                  precision: str = 'fp32',
+                  compile_options: Optional[dict] = None) -> Tuple[List[Row], float]:
     """Measures every model at every shape; returns the rows and the matmul peak (GFLOP/s,
     in ``precision``).
 
     ``with_cp_rows``: our models also get a training row with gradient checkpointing on.
     ``precision``: 'fp32', 'fp16' or 'bf16' (autocast); rows are named ``model [fp16]``.
+    ``compile_options``: every model also gets a row ``model [compiled]``, the same network
+    (same weights' init) compiled in place with ``torch.compile(**compile_options)``; the
+    warm-up runs include the compilation, the timed runs do not.
     """
     check_precision(precision)
     dev = torch.device(device)
     for shape_name in shapes:
         parse_shape(shape_name)  # fail before building anything
-    entries = []
+    entries, compiled_from = [], {}
     for spec in specs:
         name, cfg = parse_model_spec(spec)
         entries.append((name, cfg, False))
+        if compile_options is not None:
+            entries.append((f'{name} [compiled]', cfg, False))
+            compiled_from[f'{name} [compiled]'] = name
         if with_cp_rows and not cfg['type'].startswith('mmdet.'):
             entries.append((f'{name} (with_cp)', dict(cfg, with_cp=True), True))
     models = {}
     for name, cfg, _ in entries:
         torch.manual_seed(0)
         models[name] = build_backbone(cfg).to(dev)
+        if name in compiled_from:
+            models[name].compile(**compile_options)
     # half-precision matmuls on a CPU without native support run at a few GFLOP/s: a smaller
     # product there (the peak is a reference for the % column, not a result)
     n = 2048 if dev.type == 'cuda' or precision == 'fp32' else 512
@@ -222,7 +240,9 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
         for name, cfg, cp_only in entries:
             model = models[name]
             row = Row(name + suffix, shape_name, count_params(model) / 1e6)
-            if flops and not cp_only:
+            if name in compiled_from:  # the same network as its eager row
+                row.gflops = shape_rows[compiled_from[name]].gflops
+            elif flops and not cp_only:
                 row.gflops = count_flops(copy.deepcopy(model).cpu(), hw) * batch / 1e9
             shape_rows[name] = row
         # forward latency, interleaved rounds
@@ -231,7 +251,8 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
             slowest = 0.
             for name in timed:
                 models[name].eval()
-                for _ in range(warmup):
+                # compiled: the first calls compile (and recompile for a new mode/shape)
+                for _ in range(warmup if name not in compiled_from else max(warmup, 2)):
                     slowest = max(slowest, timed_ms(lambda: models[name](x_of[name]), dev))
             # short forwards are noisy: at least ~2 s of timed runs per model
             rounds = max(repeats, min(50, int(2000 / max(slowest, 1e-3))))
@@ -251,7 +272,7 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
                 models[name].train()
                 steps[name], fwd_bwd[name] = train_step_fns(models[name], x_of[name],
                                                             precision)
-                for _ in range(warmup):
+                for _ in range(warmup if name not in compiled_from else max(warmup, 2)):
                     steps[name]()
             runs = {name: [] for name in steps}
             for r in range(max(1, repeats // 2)):

@@ -36,18 +36,24 @@ def compile_options(cfg) -> Optional[dict]:
     return dict(option)
 
 
+def plain_param_groups(optim_wrapper) -> None:
+    """Every optimizer's parameter groups as plain dicts (same keys, same values), in place;
+    ``optim_wrapper``: an OptimWrapper or an OptimWrapperDict."""
+    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
+    for wrapper in wrappers:
+        optimizer = getattr(wrapper, 'optimizer', None)
+        if optimizer is not None:
+            optimizer.param_groups = [dict(group) for group in optimizer.param_groups]
+
+
 class PlainParamGroupsHook(Hook):
-    """Makes every optimizer's parameter groups plain dicts before the run (see above)."""
+    """:func:`plain_param_groups` before the run (the Runner builds the optimizer wrapper
+    in ``train()``, before this hook and before it compiles ``train_step``)."""
 
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
-        wrapper = runner.optim_wrapper
-        wrappers = wrapper.values() if hasattr(wrapper, 'values') else [wrapper]
-        for w in wrappers:
-            optimizer = getattr(w, 'optimizer', None)
-            if optimizer is not None:
-                optimizer.param_groups = [dict(group) for group in optimizer.param_groups]
+        plain_param_groups(runner.optim_wrapper)
 
 
 def compile_test_step(runner, options: dict) -> None:

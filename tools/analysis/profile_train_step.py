@@ -29,45 +29,16 @@ from torch.profiler import ProfilerActivity, profile
 
 from lavit_mm.analysis.benchmark import parse_shape, rotated, timed_ms, train_step_fns
 from lavit_mm.models.model_spec import build_backbone, parse_keywords, parse_model_spec
-from lavit_mm.analysis.compare import build_model, config_scope, load_with_options
-
-
-def random_targets(cfg, batch: int, hw: Tuple[int, int]) -> list:
-    """Data samples with random targets: a label (classifier) or 20 boxes (detector)."""
-    g = torch.Generator().manual_seed(0)
-    if 'bbox_head' not in cfg.model:
-        from mmpretrain.structures import DataSample
-        return [DataSample().set_gt_label(i % cfg.model.head.num_classes) for i in range(batch)]
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    samples, n = [], 20
-    for _ in range(batch):
-        xy = torch.rand(n, 2, generator=g) * torch.tensor([hw[1] - 64., hw[0] - 64.])
-        wh = 16 + torch.rand(n, 2, generator=g) * 48
-        sample = DetDataSample(metainfo=dict(img_shape=hw, ori_shape=hw, scale_factor=(1., 1.)))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.cat([xy, xy + wh], 1),
-            labels=torch.randint(cfg.model.bbox_head.num_classes, (n, ), generator=g))
-        samples.append(sample)
-    return samples
+from lavit_mm.analysis.compare import load_with_options
+from lavit_mm.analysis.task_step import task_train_step
 
 
 def config_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None]:
     """One mmengine ``train_step`` of the config's classifier or detector on random data."""
-    from mmengine.optim import build_optim_wrapper
     path, _, overrides = spec.partition('+')
     cfg = load_with_options(path)
     cfg.model.backbone.update(parse_keywords(overrides, spec))
-    model = build_model(cfg)
-    model.init_weights()
-    model.train()
-    with config_scope(cfg):
-        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    channels = len(getattr(model.data_preprocessor, 'mean', [0, 0, 0]))
-    data = dict(inputs=[torch.randint(0, 256, (channels, *hw), dtype=torch.uint8)
-                        for _ in range(batch)],
-                data_samples=random_targets(cfg, batch, hw))
-    return lambda: model.train_step(data, optim_wrapper)
+    return task_train_step(cfg, batch, hw)[0]
 
 
 def backbone_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None]:

@@ -117,9 +117,9 @@ class PositionEmbedding(nn.Module):
             return self._resize(hw)  # (resizing to the table's own grid returns it exactly)
         if tuple(hw) == self.grid:
             return self.pos_embed
-        if torch.is_grad_enabled():
-            return self._resize(hw)
-        # inference: one resize per size, reused until the table changes (its version
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return self._resize(hw)  # compiled: fused into the graph, no host-side cache
+        # eager inference: one resize per size, reused until the table changes (its version
         # counter moves on every in-place update: optimizer steps, load_state_dict)
         p = self.pos_embed
         key = (tuple(hw), p._version, p.dtype, p.device, p.data_ptr())
