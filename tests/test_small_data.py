@@ -261,3 +261,17 @@ def test_table_gives_map_three_decimals_and_one_seed_no_std():
     table = to_markdown(rows)
     assert '| a | 0 1 | 0.162 ± 0.054 | 0.123 / 0.200 |' in table
     assert '| b | 0 | 0.050 ± - | 0.050 |' in table
+
+
+def test_evaluations_of_an_iteration_based_run_are_all_kept(tmp_path):
+    """mmengine logs every evaluation of an IterBasedTrainLoop with step 0: each must be kept,
+    at the iteration it followed (they were once merged into the last one)."""
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    lines = [dict(lr=1e-3, loss=2.0, iter=300, step=300),
+             {'coco/bbox_mAP_50': 0.09, 'step': 0},
+             dict(lr=1e-4, loss=1.5, iter=600, step=600),
+             {'coco/bbox_mAP_50': 0.15, 'step': 0}]
+    (run / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in lines))
+    evals = [r for r in read_scalars(str(tmp_path)) if 'coco/bbox_mAP_50' in r]
+    assert [(r['iter'], r['coco/bbox_mAP_50']) for r in evals] == [(300, 0.09), (600, 0.15)]

@@ -29,18 +29,27 @@ _NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter', 'memory')
 def read_scalars(work_dir: str) -> List[dict]:
     """Every record mmengine logged in ``work_dir`` (``*/vis_data/scalars.json``), over all the
     attempts of a resumed run, in order; a step logged again after a resume (the killed
-    attempt got past its last checkpoint) keeps the resumed attempt's record."""
+    attempt got past its last checkpoint) keeps the resumed attempt's record.
+
+    An evaluation record gets ``iter``: the iteration of the training record logged before it
+    (mmengine gives evaluations only ``step``, the epoch, which is 0 for every evaluation of
+    an iteration-based run)."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}: did it train?')
     merged: Dict[tuple, dict] = {}
     for path in files:  # timestamped folders: oldest first
+        last_iter = 0
         with open(path) as f:
             for line in f:
                 if line.strip():
                     record = json.loads(line)
-                    kind = 'train' if is_training_record(record) else 'val'
-                    merged[(kind, record.get('iter', record.get('step')))] = record
+                    if is_training_record(record):
+                        last_iter = record.get('iter', last_iter)
+                        merged[('train', last_iter)] = record
+                    else:
+                        record.setdefault('iter', last_iter)
+                        merged[('val', record['iter'])] = record
     return list(merged.values())
 
 
@@ -366,10 +375,10 @@ def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
             label = row.name if k == 0 else None
             ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], colour,
                          lw=0.8, alpha=0.7, label=label)
-            ax_metric.plot([r['step'] for r in evals], [r[metric] for r in evals], colour,
+            ax_metric.plot([r['iter'] for r in evals], [r[metric] for r in evals], colour,
                            marker='o', ms=3, lw=1, alpha=0.8, label=label)
     ax_loss.set(xlabel='iteration', ylabel='logged training loss', yscale='log')
-    ax_metric.set(xlabel=f'{rows[0].unit} (evaluation step)', ylabel=metric)
+    ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
     ax_metric.legend(fontsize=7)
     ax_loss.grid(alpha=0.3)
     ax_metric.grid(alpha=0.3)
@@ -390,14 +399,14 @@ def plot_run(work_dir: str, path: str, metric: Optional[str] = None) -> str:
         raise ValueError(f'{work_dir} has no logged training loss or evaluation to plot: '
                          f'was it trained with a val_interval inside its schedule?')
     metric = metric or next(k for k in evals[0] if k not in ('step', 'iter', 'epoch'))
-    steps = [r['step'] for r in records if not is_training_record(r) and metric in r]
+    iters = [r['iter'] for r in records if not is_training_record(r) and metric in r]
     fig = Figure(figsize=(9, 3.5))
     FigureCanvasAgg(fig)
     ax_loss, ax_metric = fig.subplots(1, 2)
     ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], lw=1)
-    ax_metric.plot(steps, [e[metric] for e in evals if metric in e], marker='o', lw=1)
+    ax_metric.plot(iters, [e[metric] for e in evals if metric in e], marker='o', lw=1)
     ax_loss.set(xlabel='iteration', ylabel='training loss (logged)', yscale='log')
-    ax_metric.set(xlabel='evaluation step', ylabel=metric)
+    ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
     for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
     fig.tight_layout()
