@@ -237,6 +237,7 @@ def test_benchmark_compiled_rows_are_the_same_network_compiled():
     the eager row, its outputs equal to the eager model's."""
     from torch._dynamo.utils import counters
     torch._dynamo.reset()
+    counters.clear()  # reset() keeps them: earlier tests' graphs would count
     rows, _ = run_benchmark([NARROW_SPEC], shapes=['32x48'], warmup=1, repeats=2,
                             log=lambda m: None, compile_options=dict(backend='aot_eager'))
     eager, compiled = rows

@@ -108,6 +108,7 @@ def test_compiled_config_trains_and_tests_like_eager(imagenet_root, tmp_path, mo
         if compiled:
             cfg.compile = dict(backend='aot_eager')
         torch._dynamo.reset()
+        counters.clear()  # reset() keeps them: earlier tests' graphs would count
         runner = build_runner(cfg, 'train')
         runner.train()
         losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
@@ -116,6 +117,7 @@ def test_compiled_config_trains_and_tests_like_eager(imagenet_root, tmp_path, mo
         if compiled:
             cfg.compile = dict(backend='aot_eager')
         torch._dynamo.reset()
+        counters.clear()  # reset() keeps them: earlier tests' graphs would count
         tester = build_runner(cfg, 'test', checkpoint=str(work / 'epoch_2.pth'))
         metrics = tester.test()
         assert (trained_graphs > 0, counters['stats']['unique_graphs'] > 0) == (compiled, ) * 2
