@@ -7,6 +7,7 @@ from typing import Callable, Optional, Tuple
 
 import torch
 
+from ..apis.runner import use_amp_optim_wrapper
 from ..engine.compile import plain_param_groups
 from .compare import build_model, config_scope
 
@@ -34,25 +35,6 @@ def random_targets(cfg, batch: int, hw: Tuple[int, int]) -> list:
     return samples
 
 
-def amp_optim_wrapper(cfg, device: torch.device, precision: str) -> None:
-    """The config's optimizer wrapper switched to mixed precision as ``--amp`` does
-    (``build_runner``): mmengine's AmpOptimWrapper on CUDA (fp16 with dynamic loss scaling,
-    or bf16), lavit_mm's CPUAmpOptimWrapper (bf16) on CPU."""
-    if precision == 'fp32':
-        return
-    if device.type == 'cuda':
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.dtype = 'float16' if precision == 'fp16' else 'bfloat16'
-        if precision == 'fp16':
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-    elif precision == 'bf16':
-        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
-        cfg.optim_wrapper.dtype = 'bfloat16'
-    else:
-        raise ValueError(f'{precision} training needs CUDA (mmengine refuses fp16 AMP on CPU); '
-                         f'use bf16 or fp32 on CPU')
-
-
 def task_train_step(cfg, batch: int, hw: Tuple[int, int], device: str = 'cpu',
                     precision: str = 'fp32', compile_options: Optional[dict] = None,
                     ) -> Tuple[Callable[[], dict], torch.nn.Module]:
@@ -61,7 +43,8 @@ def task_train_step(cfg, batch: int, hw: Tuple[int, int], device: str = 'cpu',
     config's ``compile`` (plain parameter groups first, see ``engine/compile.py``)."""
     from mmengine.optim import build_optim_wrapper
     dev = torch.device(device)
-    amp_optim_wrapper(cfg, dev, precision)
+    if precision != 'fp32':  # as --amp does (build_runner)
+        use_amp_optim_wrapper(cfg, dev.type == 'cuda', precision)
     model = build_model(cfg)
     model.init_weights()
     model.to(dev).train()

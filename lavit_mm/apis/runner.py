@@ -155,6 +155,28 @@ def _verify_resume_checkpoint(cfg: Config) -> None:
                            'WORK_DIR/iter_N.pth (or epoch_N.pth)')
 
 
+def use_amp_optim_wrapper(cfg: Config, cuda: bool, precision: Optional[str] = None) -> None:
+    """Switches the config's optimizer wrapper to mixed precision. ``precision``: 'fp16' or
+    'bf16' (None: fp16 on CUDA, bf16 on CPU). On CUDA mmengine's ``AmpOptimWrapper`` (fp16
+    with dynamic loss scaling, or bf16); on CPU, where that wrapper refuses to run,
+    ``lavit_mm.CPUAmpOptimWrapper`` in bf16 (no loss scaling; fp16 refused)."""
+    precision = precision or ('fp16' if cuda else 'bf16')
+    if precision not in ('fp16', 'bf16'):
+        raise ValueError(f"mixed precision is 'fp16' or 'bf16', got {precision!r}")
+    if cuda:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if precision == 'fp16':
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            cfg.optim_wrapper.dtype = 'bfloat16'
+    elif precision == 'bf16':
+        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    else:
+        raise ValueError('fp16 training needs CUDA (mmengine refuses fp16 AMP on CPU); use '
+                         'bf16 or fp32 on CPU')
+
+
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,
                  checkpoint: Optional[str] = None, auto_scale_lr: bool = False) -> Runner:
     """mode 'train' or 'test'. ``resume``: 'auto' or a checkpoint path (train);
@@ -165,12 +187,8 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
             raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                              'config (the total batch size its lr was tuned for)')
         cfg.auto_scale_lr.enable = True
-    if amp and torch.cuda.is_available():  # fp16 with dynamic loss scaling (mmdet's --amp)
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
-    elif amp:  # bf16 autocast, no loss scaling: mmengine's AmpOptimWrapper refuses CPUs
-        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
-        cfg.optim_wrapper.dtype = 'bfloat16'
+    if amp:  # mmdet's --amp: fp16 with loss scaling on GPUs, bf16 on CPUs
+        use_amp_optim_wrapper(cfg, torch.cuda.is_available())
     if mode == 'train':
         if resume is not None:
             cfg.resume = True
