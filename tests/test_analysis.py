@@ -257,7 +257,7 @@ def test_benchmark_compiled_rows_are_the_same_network_compiled():
 @pytest.mark.slow
 def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
     from lavit_mm.analysis.detector_benchmark import (detector_config, detector_markdown,
-                                                      detector_ratio, run_detector_benchmark)
+                                                      run_detector_benchmark)
     lavit = dict(type='lavit_mm.LaViT', arch=NARROW)
     cfg = detector_config('configs/retinanet_lavit_s.py', lavit)
     assert cfg.model.neck.in_channels == NARROW['embed_dims']
@@ -277,6 +277,6 @@ def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
         assert r.images_per_s == pytest.approx(2 / (r.train_ms / 1e3))
         assert r.train_peak_mb > 0
     paired = statistics.median(a / b for a, b in zip(lavit.train_runs, pvt.train_runs))
-    assert detector_ratio(rows, lavit.model, pvt.model, '64x96', 'train_ms') == \
+    assert ratio(rows, lavit.model, pvt.model, '64x96', 'train_ms') == \
         pytest.approx(paired)
     assert detector_markdown(rows, 'cfg', 2).count('\n| ') == 3

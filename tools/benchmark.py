@@ -19,10 +19,9 @@ import sys
 
 import torch
 
-from lavit_mm.analysis.benchmark import (PRECISIONS, SHAPES, ratio, run_benchmark, to_csv,
-                                         to_markdown)
-from lavit_mm.analysis.detector_benchmark import (detector_markdown, detector_ratio,
-                                                  run_detector_benchmark)
+from lavit_mm.analysis.benchmark import (PRECISIONS, SHAPES, precision_suffix, ratio,
+                                         run_benchmark, to_csv, to_markdown)
+from lavit_mm.analysis.detector_benchmark import detector_markdown, run_detector_benchmark
 from lavit_mm.models.model_spec import PRESETS
 
 DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
@@ -48,6 +47,20 @@ DETECTOR_SUMMARY = [  # the issue's targets, on the whole-detector training step
     ('ours / mmdet Swin-T detector step', 'swin_t', 'mmdet_swin_t', 'train_ms'),
     ('LaViT-S / PVT-S detector step', 'lavit_s', 'pvt_s', 'train_ms'),
 ]
+
+
+def ratio_table(summary, rows, shapes, suffix: str) -> str:
+    """The Markdown table of the ``summary`` ratios found in ``rows`` ('' if none): rows of
+    precision ``suffix`` (' [fp16]'), one line per ratio and input."""
+    lines = []
+    for what, num, den, key in summary:
+        for shape in shapes:
+            value = ratio(rows, num + suffix, den + suffix, shape, key)
+            if value is not None:
+                lines.append(f'| {what} | {shape} | {value:.2f}x |')
+    if not lines:
+        return ''
+    return '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
 
 
 def main(argv=None):
@@ -107,29 +120,15 @@ def main(argv=None):
                                    precision=precision, compile_options=compile_options)
         table = to_markdown(rows, peak, f'Device: {device_name}; batch {args.batch}; '
                             f'{precision}; torch {torch.__version__}\n')
-        suffix = '' if precision == 'fp32' else f' [{precision}]'
-        lines = []
-        for what, num, den, key in SUMMARY:
-            for shape in args.shapes:
-                value = ratio(rows, num + suffix, den + suffix, shape, key)
-                if value is not None:
-                    lines.append(f'| {what} | {shape} | {value:.2f}x |')
-        if lines:
-            table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+        suffix = precision_suffix(precision)
+        table += ratio_table(SUMMARY, rows, args.shapes, suffix)
         if args.detector:
             det_rows = run_detector_benchmark(args.detector_models, args.detector, args.shapes,
                                               args.device, args.batch, args.warmup,
                                               max(1, args.repeats // 2), precision,
                                               compile_options, log)
             table += '\n' + detector_markdown(det_rows, args.detector, args.batch)
-            lines = []
-            for what, num, den, key in DETECTOR_SUMMARY:
-                for shape in args.shapes:
-                    value = detector_ratio(det_rows, num + suffix, den + suffix, shape, key)
-                    if value is not None:
-                        lines.append(f'| {what} | {shape} | {value:.2f}x |')
-            if lines:
-                table += '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+            table += ratio_table(DETECTOR_SUMMARY, det_rows, args.shapes, suffix)
         print(table)
         tables.append(table)
         csvs.append(to_csv(rows, peak) if not csvs else to_csv(rows, peak).split('\n', 1)[1])

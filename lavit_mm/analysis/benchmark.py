@@ -223,7 +223,7 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
     peak = matmul_peak_gflops(dev, n, precision=precision)
     log(f'{precision} matmul peak on {device}: {peak:.1f} GFLOP/s '
         f'({torch.get_num_threads()} threads)')
-    suffix = '' if precision == 'fp32' else f' [{precision}]'
+    suffix = precision_suffix(precision)
     rows: List[Row] = []
     t0 = time.perf_counter()
     for k, shape_name in enumerate(shapes):
@@ -329,14 +329,27 @@ def to_csv(rows: Sequence[Row], peak: float) -> str:
     return out.getvalue()
 
 
-def ratio(rows: Sequence[Row], num: str, den: str, shape: str, key: str) -> Optional[float]:
-    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing).
-    Forward latency: the median of the per-round ratios (the two runs of a round are seconds
-    apart, so a machine's slow drifts cancel), not the ratio of the medians."""
+_RUNS_OF = {'forward_ms': 'forward_runs', 'train_ms': 'train_runs'}  # kept per-round times
+
+
+def ratio(rows: Sequence, num: str, den: str, shape: str, key: str) -> Optional[float]:
+    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing);
+    rows of :class:`Row` or ``DetectorRow``. A time whose interleaved runs the rows keep
+    (``forward_ms`` -> ``forward_runs``, ``train_ms`` -> ``train_runs``): the median of the
+    per-round ratios (the two runs of a round are seconds apart, so a machine's slow drifts
+    cancel), not the ratio of the medians."""
     by_name = {r.model: r for r in rows if r.shape == shape}
     a, b = by_name.get(num), by_name.get(den)
     if a is None or b is None or getattr(a, key) is None or not getattr(b, key):
         return None
-    if key == 'forward_ms' and a.forward_runs and len(a.forward_runs) == len(b.forward_runs):
-        return statistics.median(x / y for x, y in zip(a.forward_runs, b.forward_runs))
+    runs_key = _RUNS_OF.get(key)
+    runs_a, runs_b = (getattr(a, runs_key, None), getattr(b, runs_key, None)) if runs_key \
+        else (None, None)
+    if runs_a and runs_b and len(runs_a) == len(runs_b):
+        return statistics.median(x / y for x, y in zip(runs_a, runs_b))
     return getattr(a, key) / getattr(b, key)
+
+
+def precision_suffix(precision: str) -> str:
+    """What a row's name carries for its precision: '' for fp32, ' [fp16]' otherwise."""
+    return '' if check_precision(precision) == torch.float32 else f' [{precision}]'

@@ -7,6 +7,7 @@ The neck's ``in_channels`` follow each backbone (read from one small forward); t
 the config (FPN levels, head, optimizer) is the same for every row. Rounds are interleaved
 across models as in :func:`benchmark.run_benchmark`.
 """
+import copy
 import statistics
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
@@ -14,8 +15,8 @@ from typing import Callable, List, Optional, Sequence
 import torch
 
 from ..models.model_spec import build_backbone, parse_model_spec
-from .benchmark import (check_precision, parse_shape, peak_step_memory, rotated, synchronize,
-                        timed_ms)
+from .benchmark import (check_precision, parse_shape, peak_step_memory, precision_suffix,
+                        rotated, timed_ms)
 from .compare import load_with_options
 from .complexity import count_params
 from .task_step import output_channels, task_train_step
@@ -58,19 +59,22 @@ def run_detector_benchmark(specs: Sequence[str], config: str = 'configs/retinane
     compiled as mmengine does for a config's ``compile``."""
     check_precision(precision)
     dev = torch.device(device)
-    suffix = '' if precision == 'fp32' else f' [{precision}]'
+    suffix = precision_suffix(precision)
     variants = [None] + ([compile_options] if compile_options is not None else [])
+    configs = {}  # model name -> its detector config, built once
+    for spec in specs:
+        name, backbone_cfg = parse_model_spec(spec)
+        configs[name] = detector_config(config, backbone_cfg)
     rows: List[DetectorRow] = []
     for shape_name in shapes:
         hw = parse_shape(shape_name)
         steps, shape_rows = {}, {}
-        for spec in specs:
-            name, backbone_cfg = parse_model_spec(spec)
+        for name, cfg in configs.items():
             for options in variants:
                 label = name + suffix + (' [compiled]' if options is not None else '')
                 torch.manual_seed(0)
-                step, model = task_train_step(detector_config(config, backbone_cfg), batch, hw,
-                                              device, precision, options)
+                step, model = task_train_step(copy.deepcopy(cfg), batch, hw, device, precision,
+                                              options)
                 # compiled: the first calls compile, and recompile where shapes differ
                 # (mmdet's per-level losses): three warm-up steps at least
                 for _ in range(warmup if options is None else max(warmup, 3)):
@@ -90,7 +94,6 @@ def run_detector_benchmark(specs: Sequence[str], config: str = 'configs/retinane
             row.train_peak_mb = peak_step_memory(step, dev)
             log(f'{shape_name} detector {label}: {row.train_ms:.0f} ms/step, '
                 f'{row.images_per_s:.2f} images/s, peak {row.train_peak_mb:.0f} MiB')
-        synchronize(dev)
         rows += list(shape_rows.values())
     return rows
 
@@ -103,16 +106,3 @@ def detector_markdown(rows: Sequence[DetectorRow], config: str, batch: int) -> s
         lines.append(f'| {r.model} | {r.shape} | {r.params_m:.2f} | {r.train_ms:.0f} | '
                      f'{r.images_per_s:.2f} | {r.train_peak_mb:.0f} |')
     return '\n'.join(lines) + '\n'
-
-
-def detector_ratio(rows: Sequence[DetectorRow], num: str, den: str, shape: str,
-                   key: str) -> Optional[float]:
-    """``key`` of model ``num`` over ``den`` at ``shape`` (None if either is missing); the
-    training step as the median of per-round ratios (paired runs, drift cancels)."""
-    by_name = {r.model: r for r in rows if r.shape == shape}
-    a, b = by_name.get(num), by_name.get(den)
-    if a is None or b is None or not getattr(b, key):
-        return None
-    if key == 'train_ms' and len(a.train_runs) == len(b.train_runs) > 0:
-        return statistics.median(x / y for x, y in zip(a.train_runs, b.train_runs))
-    return getattr(a, key) / getattr(b, key)
