@@ -10,11 +10,18 @@ compiled, with no sync.
 The hash is PCG's output permutation (RXS-M-XS, 32 bits; O'Neill 2014) of an LCG step of
 ``seed * numel + i``; every intermediate fits in int64.
 """
-from typing import Sequence
+from typing import Sequence, Union
 
 import torch
 
 _MASK32 = 0xFFFFFFFF
+Seed = Union[int, torch.Tensor]  # an int64 scalar tensor in training (a step counter)
+
+
+def as_seed(seed: Seed, device: torch.device) -> torch.Tensor:
+    """A seed as the int64 scalar tensor the samplers take, on ``device`` (analysis tools
+    pass Python ints; training passes the step counter, already a tensor)."""
+    return torch.as_tensor(seed, dtype=torch.long, device=device)
 
 
 def hash32(counter: torch.Tensor) -> torch.Tensor:

@@ -14,12 +14,12 @@ and training drove the attention the LA layers reuse to uniform (docs/attention_
 Uniform attention now costs ``m / (1 + m) (M - 1) / M``. Both terms are averaged over batch
 and heads, so the loss is O(1) whatever the token count.
 """
-from typing import Tuple, Union
+from typing import Tuple
 
 import torch
 
 from .attention_state import AttentionState
-from .counter_random import counter_randint
+from .counter_random import Seed, as_seed, counter_randint
 
 
 def diagonality_preserving_loss(probs: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
@@ -56,10 +56,9 @@ def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: i
     return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
 
 
-def sra_dp_loss(state: AttentionState, stride: int, seed: Union[int, torch.Tensor],
+def sra_dp_loss(state: AttentionState, stride: int, seed: Seed,
                 margin: float = 1.0) -> torch.Tensor:
     """DP loss of a spatial-reduction attention (N queries x N_r keys), see above."""
-    seed = torch.as_tensor(seed, dtype=torch.long, device=state.q.device)
-    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, seed)
+    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, as_seed(seed, state.q.device))
     probs = state.logits(index).float().softmax(-1)  # (B, h, N_r, N_r)
     return diagonality_preserving_loss(probs, margin)

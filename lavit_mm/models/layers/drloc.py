@@ -12,12 +12,10 @@ rows by H and columns by W on non-square (detection) grids, and positions that a
 of the backbone's step counter (``counter_random.py``), so a resumed run draws what the
 uninterrupted one would, on the feature's device and without a graph break.
 """
-from typing import Union
-
 import torch
 import torch.nn as nn
 
-from .counter_random import counter_randint
+from .counter_random import Seed, as_seed, counter_randint
 
 
 class DenseRelativeLocalization(nn.Module):
@@ -50,7 +48,7 @@ class DenseRelativeLocalization(nn.Module):
         target = torch.stack([(rows[0] - rows[1]) / H, (cols[0] - cols[1]) / W], dim=-1)
         return (pred - target.to(pred.dtype)).abs().sum(-1).mean()
 
-    def forward(self, feat: torch.Tensor, seed: Union[int, torch.Tensor]) -> torch.Tensor:
+    def forward(self, feat: torch.Tensor, seed: Seed) -> torch.Tensor:
         """feat: (B, C, H, W); seed: int or int64 scalar tensor -> the L1 loss (scalar)."""
-        seed = torch.as_tensor(seed, dtype=torch.long, device=feat.device)
-        return self.loss(feat, self.sample(feat.shape[0], feat.shape[-2:], seed))
+        return self.loss(feat, self.sample(feat.shape[0], feat.shape[-2:],
+                                           as_seed(seed, feat.device)))

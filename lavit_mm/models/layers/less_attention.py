@@ -9,14 +9,14 @@ Diagonality Preserving loss is the loss of its transform of a *detached* ``prev`
 computes that loss after the forward, with a seed from its step counter; no field of the layer
 is set from outside.
 """
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 
 from .attention_state import AttentionState
+from .counter_random import Seed
 
 HW = Tuple[int, int]
-Seed = Union[int, torch.Tensor]  # an int64 scalar tensor in training (the step counter)
 
 
 class LessAttentionMixin:

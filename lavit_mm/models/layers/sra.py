@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
+from .counter_random import Seed
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .kind import AttentionKind, LayerArgs, register_attention_kind
@@ -148,7 +149,7 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
         return self.output(state, v), state
 
-    def dp_loss_of(self, state: AttentionState, seed, margin: float) -> torch.Tensor:
+    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float) -> torch.Tensor:
         """The DP loss of an attention on this layer's key grid (its queries sampled one per
         key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
         return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin)

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
+from .counter_random import Seed
 from .dp_loss import diagonality_preserving_loss
 from .kind import AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
@@ -185,7 +186,7 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         v = self.heads(self.v(windows))  # (B, nW, h, M^2, d)
         return self.output(state, v, hw), state
 
-    def dp_loss_of(self, state: WindowState, seed: Optional[int] = None,
+    def dp_loss_of(self, state: WindowState, seed: Optional[Seed] = None,
                    margin: float = 1.0) -> torch.Tensor:
         """The DP loss of a window attention, over every window (no sampling: ``seed`` is
         unused, for the signature the 'sra' layers share)."""
