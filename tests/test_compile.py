@@ -9,22 +9,16 @@ from torch._dynamo.utils import counters
 
 from lavit_mm.apis import build_runner
 from lavit_mm.engine.compile import compile_options
-from lavit_mm.models import PVT, LaViT, Swin
+from lavit_mm.models import LaViT
 from lavit_mm.models.layers.counter_random import counter_randint
 from tests.helpers import build_narrow
 from tests.test_amp_hostile import demo_cfg
+from tests.test_cuda import MODELS as CUDA_MODELS
 
 CUDA = torch.cuda.is_available()
 
 MODELS = {
-    'lavit_sra': lambda: build_narrow(LaViT, 'sra'),
-    'lavit_window': lambda: build_narrow(LaViT, 'window', window_size=4),
-    'pvt': lambda: build_narrow(PVT, 'sra', arch=dict(
-        embed_dims=[16, 32, 48, 64], depths=[2, 2, 2, 2], num_heads=[1, 2, 3, 4],
-        mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1])),
-    'swin': lambda: build_narrow(Swin, 'window', arch=dict(
-        embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 4],
-        mlp_ratios=[2, 2, 2, 2]), window_size=4),
+    **CUDA_MODELS,  # LaViT sra/window/key stride 2, PVT, Swin: the narrow GPU-test models
     # every option of the remedies that can be combined, per kind
     'lavit_sra_remedies': lambda: build_narrow(
         LaViT, 'sra', reattention=True, lsa=True, spt=True, drloc_weight=0.1, drloc_pairs=8),
