@@ -19,7 +19,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 RESULT = 'result.json'
 _NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter', 'memory')
@@ -356,59 +356,58 @@ def write_csv(rows: Sequence[Row], path: str) -> None:
                           _fmt(statistics.median(r.seconds_per_unit), 2)])
 
 
+def _loss_and_metric_axes(figsize: Tuple[float, float]):
+    """A figure with the training-loss axes (log scale) left and the metric axes right."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    ax_loss.set(xlabel='iteration', ylabel='logged training loss', yscale='log')
+    for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+    return fig, ax_loss, ax_metric
+
+
+def _draw_run(ax_loss, ax_metric, records: Sequence[dict], metric: str, **style) -> None:
+    """One run: its logged training loss per iteration, ``metric`` per evaluation."""
+    train = [r for r in records if 'loss' in r]
+    evals = [r for r in records if not is_training_record(r) and metric in r]
+    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], lw=0.8, **style)
+    ax_metric.plot([r['iter'] for r in evals], [r[metric] for r in evals], marker='o', ms=3,
+                   lw=1, **style)
+    ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
+
+
+def _save(fig, path: str, dpi: int) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
 def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
                 metric: Optional[str] = None) -> str:
     """Training loss (per logged iteration) and the validation metric (per evaluation) of
     every run, one colour per config, one line per seed."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     metric = metric or list(rows[0].metrics)[0]
-    fig = Figure(figsize=(11, 4))
-    FigureCanvasAgg(fig)
-    ax_loss, ax_metric = fig.subplots(1, 2)
-    colours = [f'C{i % 10}' for i in range(len(rows))]
-    for row, colour in zip(rows, colours):
+    fig, ax_loss, ax_metric = _loss_and_metric_axes((11, 4))
+    for i, row in enumerate(rows):
         for k, seed in enumerate(row.seeds):
-            records = read_scalars(osp.join(work_dir, row.name, f'seed{seed}'))
-            train = [r for r in records if 'loss' in r]
-            evals = [r for r in records if not is_training_record(r) and metric in r]
-            label = row.name if k == 0 else None
-            ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], colour,
-                         lw=0.8, alpha=0.7, label=label)
-            ax_metric.plot([r['iter'] for r in evals], [r[metric] for r in evals], colour,
-                           marker='o', ms=3, lw=1, alpha=0.8, label=label)
-    ax_loss.set(xlabel='iteration', ylabel='logged training loss', yscale='log')
-    ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
+            _draw_run(ax_loss, ax_metric, read_scalars(osp.join(work_dir, row.name, f'seed{seed}')),
+                      metric, color=f'C{i % 10}', alpha=0.8, label=row.name if k == 0 else None)
     ax_metric.legend(fontsize=7)
-    ax_loss.grid(alpha=0.3)
-    ax_metric.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def plot_run(work_dir: str, path: str, metric: Optional[str] = None) -> str:
     """One run's training loss (per logged iteration) and validation metric (per evaluation,
     the first one logged unless ``metric``) from its mmengine scalars, side by side."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     records = read_scalars(work_dir)
-    train = [r for r in records if 'loss' in r]
     evals = evaluations(records)
-    if not train or not evals:
+    if not any('loss' in r for r in records) or not evals:
         raise ValueError(f'{work_dir} has no logged training loss or evaluation to plot: '
                          f'was it trained with a val_interval inside its schedule?')
     metric = metric or next(k for k in evals[0] if k not in ('step', 'iter', 'epoch'))
-    iters = [r['iter'] for r in records if not is_training_record(r) and metric in r]
-    fig = Figure(figsize=(9, 3.5))
-    FigureCanvasAgg(fig)
-    ax_loss, ax_metric = fig.subplots(1, 2)
-    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], lw=1)
-    ax_metric.plot(iters, [e[metric] for e in evals if metric in e], marker='o', lw=1)
-    ax_loss.set(xlabel='iteration', ylabel='training loss (logged)', yscale='log')
-    ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
-    for ax in (ax_loss, ax_metric):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    fig, ax_loss, ax_metric = _loss_and_metric_axes((9, 3.5))
+    _draw_run(ax_loss, ax_metric, records, metric)
+    return _save(fig, path, dpi=100)
