@@ -2,7 +2,5 @@
 # with 150 warm-up iterations (half the run): from-scratch transformers at batch 4 are prone to
 # early instability, which a longer warm-up damps.
 _base_ = '../retinanet_lavit_t_neon_trees.py'
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=150),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=150, end=300, eta_min=4e-6),
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=150),
+                   dict(_base_.param_scheduler[1], begin=150)]

@@ -5,7 +5,4 @@
 _base_ = '../retinanet_lavit_t_neon_trees.py'
 max_iters = 1500
 train_cfg = dict(max_iters=max_iters, val_interval=300)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=4e-6),
-]
+param_scheduler = [_base_.param_scheduler[0], dict(_base_.param_scheduler[1], end=max_iters)]
