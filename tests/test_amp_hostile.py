@@ -134,6 +134,53 @@ def test_nan_inf_detected_when_the_debug_flag_asks():
         strict(torch.randn(1, 3, 64, 64))
 
 
+def test_non_finite_images_are_refused_in_training_by_default():
+    """Without the debug flag, training on NaN/Inf images fails at once with the cause
+    (the weights would otherwise go NaN silently); evaluation stays check-free."""
+    model = LaViT(arch=narrow_arch()).train()
+    x = torch.randn(2, 3, 64, 64)
+    x[1, 0, 3, 3] = float('nan')
+    with pytest.raises(RuntimeError, match=r'input images hold NaN/Inf in training.*data '
+                                           r'preprocessor'):
+        model(x)
+    assert model.aux_losses() == {}  # nothing of the refused step is kept
+    model(torch.randn(2, 3, 64, 64))  # finite images train
+    assert 'loss_dp' in model.aux_losses()
+    assert not torch.isfinite(model.eval()(x)[0]).all()
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64, torch.bool])
+def test_integer_images_are_refused_with_the_fix(dtype):
+    model = LaViT(arch=narrow_arch()).eval()
+    with pytest.raises(TypeError, match=rf'float tensor.*got {dtype}.*data preprocessor'):
+        model(torch.zeros(1, 3, 64, 64, dtype=dtype))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(), dict(attention='window'), dict(stage_types=('conv', 'conv', 'attn', 'attn'))])
+@pytest.mark.parametrize('training', [False, True])
+def test_empty_batch_gives_empty_maps_of_the_right_shape(kwargs, training):
+    """0 images -> 0 maps with the channels and grid of one image, as torch's layers do; no
+    step counter moves and no loss is left behind in training."""
+    model = LaViT(arch=narrow_arch(kwargs.get('attention', 'sra')), **kwargs)
+    model.init_weights()
+    one = [o.shape for o in model.eval()(torch.randn(1, 3, 45, 61))]
+    model.train(training)
+    outs = model(torch.randn(0, 3, 45, 61))
+    assert [o.shape for o in outs] == [(0, *s[1:]) for s in one]
+    assert model.training == training and int(model.dp_step) == 0
+    assert model.aux_losses() == {}
+
+
+@pytest.mark.parametrize('checkpoint', [123, ['a.pth'], None])
+def test_init_cfg_checkpoint_must_be_a_path(checkpoint):
+    with pytest.raises((TypeError, ValueError), match='checkpoint'):
+        LaViT(arch=narrow_arch(), init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
+    if checkpoint == 123:
+        with pytest.raises(TypeError, match=r'file path or URL, got 123 \(int\)'):
+            LaViT(arch=narrow_arch(), init_cfg=dict(type='Pretrained', checkpoint=123))
+
+
 @pytest.mark.slow
 def test_images_without_annotations_train(coco_root, tmp_path):
     """COCO images with no objects: kept when filter_empty_gt=False, and the detector

@@ -48,6 +48,27 @@ def test_report_lists_missing_and_unused_keys(tmp_path):
     assert w.sum().item() == 2 and w[:, 0, 1, 1].tolist() == [1, 1]
 
 
+def test_step_counters_of_every_auxiliary_loss_are_not_reported_missing(tmp_path):
+    """A checkpoint without the DP and DRLoc step counters (trained with neither loss) loads
+    into a model with both: the counters are training state, started at 0, not missing
+    weights; everything else is reported."""
+    src = {k: v for k, v in LaViT(arch=dict(ARCH), dp_loss_weight=0.).state_dict().items()
+           if k != 'dp_step'}
+    torch.save(src, tmp_path / 'w.pth')
+    model = LaViT(arch=dict(ARCH), drloc_weight=0.1)
+    model.dp_step.fill_(5)
+    model.drloc_step.fill_(5)
+    report = load_pretrained(model, str(tmp_path / 'w.pth'))
+    assert report.missing == [k for k in model.state_dict() if k.startswith('drloc.')]
+    assert report.missing and report.unused == []
+    assert int(model.dp_step) == 0 and int(model.drloc_step) == 0  # fresh counters
+    model.drloc_step.fill_(5)
+    # a strict load of weights without counters is no error either
+    weights = {k: v for k, v in model.state_dict().items() if not k.endswith('_step')}
+    model.load_state_dict(weights, strict=True)
+    assert int(model.drloc_step) == 0
+
+
 def test_wrong_prefix_names_the_prefixes_found(tmp_path):
     torch.save({'state_dict': {'model.layer.weight': torch.zeros(1)}}, tmp_path / 'w.pth')
     model = LaViT(arch=dict(ARCH), init_cfg=dict(type='Pretrained',

@@ -78,6 +78,32 @@ def test_coco_configs_build_through_mmdet_registry(name):
     assert ('loss_dp' in losses) == (kind == 'LaViT')
 
 
+def test_stock_retinanet_dropping_loss_dp_is_refused_by_name():
+    """mmdet's own RetinaNet never collects the backbone's loss_dp: the second training step
+    refuses, naming our task model and the weight that turns the loss off; with
+    dp_loss_weight=0 the stock detector trains."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'retinanet_lavit_t.py'))
+    cfg.model.type = 'RetinaNet'  # mmdet's, not lavit_mm's
+    narrow = dict(embed_dims=[16, 32, 32, 32], num_heads=[1, 1, 1, 1], mlp_ratios=[1, 1, 1, 1],
+                  sr_ratios=[4, 2, 1, 1], depths=[2, 2, 2, 2], num_va=[1, 1, 1, 1])
+    cfg.model.backbone.arch = narrow
+    cfg.model.neck.in_channels = [16, 32, 32, 32]
+    model = MODELS.build(cfg.model)
+    assert type(model).__module__.startswith('mmdet.')
+    data = model.data_preprocessor(_fake_batch(), True)
+    assert 'loss_dp' not in model(**data, mode='loss')  # computed by the backbone, dropped
+    with pytest.raises(RuntimeError, match=r"loss_dp .*never collected.*lavit_mm\.RetinaNet"
+                                           r".*dp_loss_weight=0"):
+        model(**data, mode='loss')
+    cfg.model.backbone.dp_loss_weight = 0.
+    model = MODELS.build(cfg.model)
+    for _ in range(2):
+        assert {'loss_cls', 'loss_bbox'} == set(model(**data, mode='loss'))
+
+
 def _fake_batch():
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData

@@ -45,6 +45,7 @@ from mmengine.logging import MMLogger
 
 from ..analysis.benchmark import parse_shape
 from ..analysis.compare import build_model
+from ..models.aux_loss import is_step_buffer
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)
 from ..models.model_spec import build_backbone, parse_model_spec
@@ -302,8 +303,7 @@ def load_checkpoint_strict(model: nn.Module, path: str,
     report = LoadReport(
         loaded=[k for k in state if k in own],
         # step counters of the auxiliary losses are training state: the model fills them in
-        missing=[k for k in own if k not in state
-                 and k.split('.')[-1] not in ('dp_step', 'drloc_step')],
+        missing=[k for k in own if k not in state and not is_step_buffer(k)],
         unused=[k for k in state if k not in own])
     bad = [k for k in report.loaded if state[k].shape != own[k].shape]
     if report.missing or report.unused or bad:

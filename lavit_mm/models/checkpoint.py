@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .aux_loss import is_step_buffer
+
 
 @dataclass
 class LoadReport:
@@ -142,8 +144,8 @@ def load_pretrained(model: torch.nn.Module, filename: str,
     own = model.state_dict()
     report = LoadReport(
         loaded=[k for k in state if k in own],
-        # the DP loss's step counter is training state, not a weight: a fresh one is right
-        missing=[k for k in own if k not in state and k.split('.')[-1] != 'dp_step'],
+        # the auxiliary losses' step counters are training state, not weights
+        missing=[k for k in own if k not in state and not is_step_buffer(k)],
         unused=[k for k in state if k not in own])
     if not report.loaded:
         raise ValueError(

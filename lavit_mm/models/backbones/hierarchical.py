@@ -20,12 +20,18 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..checkpoint import load_pretrained
 from ..layers import (ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs, PositionEmbedding,
                       WindowAttention)
+from ..aux_loss import AUX_LOSSES, STEP_BUFFERS, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
 # options that configure Less-Attention layers: refused for an arch without any
 LA_OPTIONS = ('la_kernel_size', 'la_key_stride', 'la_head_mix', 'dp_loss_weight', 'dp_margin')
+
+
+_NON_FINITE_INPUT = ('{}: the input images hold NaN/Inf in training: check the data pipeline '
+                     'and the data preprocessor (mean/std); check_finite=True names the '
+                     'samples')
 
 
 def _assert_finite(x: torch.Tensor, what: str, fix: str) -> None:
@@ -112,7 +118,8 @@ class HierarchicalViT(BaseModule):
         norm_eval: keep BatchNorm layers (if any, e.g. in a custom norm_cfg) in eval mode.
         with_cp: gradient checkpointing per block (saves memory, costs a re-forward).
         check_finite: debug flag: raise when the input or a stage output holds NaN/Inf,
-            naming where (costs one reduction per stage).
+            naming where and which samples (costs one reduction per stage). Without it,
+            non-finite input images are still refused in training (one reduction, no sync).
         init_cfg: None (a truncated-normal init) or ``dict(type='Pretrained',
             checkpoint=..., prefix=...)``, which loads weights with a report of missing/unused
             keys.
@@ -299,6 +306,11 @@ class HierarchicalViT(BaseModule):
             raise ValueError(f"{name}: init_cfg must be None (our truncated-normal init) or "
                              f"dict(type='Pretrained', checkpoint=..., prefix=...), got "
                              f"{init_cfg!r}")
+        checkpoint = init_cfg['checkpoint']
+        if not isinstance(checkpoint, str):
+            raise TypeError(f"{name}: init_cfg checkpoint must be a file path or URL, got "
+                            f"{checkpoint!r} ({type(checkpoint).__name__}): e.g. "
+                            f"checkpoint='work_dirs/cls/epoch_300.pth'")
 
     @staticmethod
     def _check_options(name: str, kind, given: dict, specs: Sequence[StageSpec]) -> None:
@@ -339,42 +351,52 @@ class HierarchicalViT(BaseModule):
     def forward(self, x: torch.Tensor):
         """x: (B, C_in, H, W) -> the maps of ``out_indices``, (B, C_i, H_i, W_i) each. In
         training, the DP loss is kept for :meth:`aux_losses`."""
+        name = type(self).__name__
+        if not x.is_floating_point():
+            raise TypeError(f'{name}: images must be a float tensor (B, C, H, W), normalised, '
+                            f'got {x.dtype}: pass them through the data preprocessor (mean/std '
+                            f'in the config), or convert them, e.g. (x.float() - mean) / std')
+        if x.shape[0] == 0:
+            return self._empty_outputs(x)
         if self.check_finite:
             _assert_finite(x, 'the input images',
                            'check the data pipeline and the data preprocessor (mean/std)')
-        if self.training and 'loss_drloc' in self._aux_losses:
-            raise RuntimeError(
-                f'{type(self).__name__}: the loss_drloc of the previous training step was '
-                f'never collected: this task model does not report backbone losses, so '
-                f'drloc_weight would do nothing. Use the task models of lavit_mm '
-                f"(type='lavit_mm.ImageClassifier' / 'lavit_mm.RetinaNet' / "
-                f"'lavit_mm.EncoderDecoder'), or set drloc_weight=0")
-        dp_inputs = [] if self.training and self.dp_loss_weight > 0 else None
+        elif self.training:
+            # NaN/Inf images would turn the loss and then the weights into NaN without a word
+            # (mmengine does not check, AMP's loss scaler skips such steps silently). One
+            # reduction, no host sync and no graph break; on CUDA it fails as a device assert.
+            torch._assert_async(torch.isfinite(x).all(), _NON_FINITE_INPUT.format(name))
+        if self.training:
+            refuse_uncollected(name, self._aux_losses)
+        ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
+                             else None)
         outs, state = [], None
         for i, stage in enumerate(self.stages):
             x, out, state = stage(x, state, self.with_cp and self.training,
-                                  dp_inputs=dp_inputs)  # (B, C, H, W)
+                                  dp_inputs=ctx.dp_inputs)  # (B, C, H, W)
             if self.check_finite:
                 _assert_finite(out, f'the output of stage {i + 1}',
                                'lower the learning rate, clip gradients, or train in fp32')
             if i in self.out_indices:
                 outs.append(out)
+        ctx.last_map = out
         self._aux_losses = {}
-        # the step counters stay tensors (no int(): no sync on CUDA, no graph break when
-        # compiled); the samplers hash them (layers/counter_random.py)
-        if self.training and hasattr(self, 'dp_step'):
-            step = self.dp_step.clone()
-            self.dp_step += 1
-            if dp_inputs:  # one seed per LA layer and step: a resumed run draws the same
-                n = len(dp_inputs)
-                losses = [attn.dp_loss(prev, hw, step * n + i, self.dp_margin)
-                          for i, (attn, prev, hw) in enumerate(dp_inputs)]
-                self._aux_losses['loss_dp'] = self.dp_loss_weight * torch.stack(losses).mean()
-        if self.training and self.drloc is not None:
-            step = self.drloc_step.clone()
-            self.drloc_step += 1
-            self._aux_losses['loss_drloc'] = self.drloc_weight * self.drloc(out, step)
+        if self.training:
+            self._aux_losses = self._compute_aux_losses(ctx)
         return tuple(outs)
+
+    def _empty_outputs(self, x: torch.Tensor) -> tuple:
+        """A batch of 0 images -> maps of 0 images, as torch's own layers give: the shapes
+        come from one blank image in eval mode; no training state (step counters, losses)
+        moves."""
+        training = self.training
+        try:
+            self.train(False)
+            with torch.no_grad():
+                outs = self.forward(x.new_zeros((1, *x.shape[1:])))
+        finally:
+            self.train(training)
+        return tuple(o[:0] for o in outs)
 
     def attention_states(self, x: torch.Tensor) -> List[list]:
         """Every block's attention, per stage (factored :class:`AttentionState`; its
@@ -386,6 +408,24 @@ class HierarchicalViT(BaseModule):
             per_stage.append(states)
         return per_stage
 
+    def _compute_aux_losses(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
+        """Every auxiliary loss this backbone has (``aux_losses.AUX_LOSSES``), weighted. Each
+        loss's step counter advances on every training forward, also at weight 0. The
+        counters stay tensors (no int(): no sync on CUDA, no graph break when compiled); the
+        samplers hash them (layers/counter_random.py)."""
+        losses = {}
+        for aux in AUX_LOSSES:
+            if not hasattr(self, aux.step_buffer):
+                continue
+            counter = getattr(self, aux.step_buffer)
+            step = counter.clone()
+            counter += 1
+            weight = getattr(self, aux.weight)
+            value = aux.compute(self, step, ctx) if weight > 0 else None
+            if value is not None:
+                losses[aux.name] = weight * value
+        return losses
+
     def aux_losses(self) -> Dict[str, torch.Tensor]:
         """Auxiliary losses of the last training forward (``loss_dp``), then cleared."""
         losses, self._aux_losses = self._aux_losses, {}
@@ -395,7 +435,7 @@ class HierarchicalViT(BaseModule):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Checkpoints of LA models trained without the DP loss have no step counter (it was
         # registered only with a positive weight): start it at 0.
-        for step in ('dp_step', 'drloc_step'):
+        for step in STEP_BUFFERS:
             if hasattr(self, step) and prefix + step not in state_dict:
                 state_dict[prefix + step] = torch.zeros_like(getattr(self, step))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
