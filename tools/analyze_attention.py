@@ -27,7 +27,7 @@ from lavit_mm.analysis.attention_plots import (plot_cross_layer_heatmaps, plot_h
                                                plot_overlays, plot_similarity_curves)
 from lavit_mm.models.model_spec import (PRESETS, build_backbone, config_backbone,
                                         parse_model_spec)
-from lavit_mm.apis import allow_full_checkpoint_unpickling
+from lavit_mm.apis import full_checkpoint_unpickling
 from lavit_mm.models.checkpoint import load_pretrained
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -142,14 +142,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.labels and len(args.labels) != len(args.model):
         parser.error(f'--labels: {len(args.labels)} names for {len(args.model)} models')
-    if not args.safe_load:
-        allow_full_checkpoint_unpickling()  # the user's own training checkpoints
     images = (read_images(list_images(args.images, args.num_images), args.size)
               if args.images else default_images(args.num_images, args.size))
     analysed, rows, dp_rows = {}, [], {}
     for i, spec in enumerate(args.model):
         name = args.labels[i] if args.labels else osp.basename(spec.partition('@')[0])
-        backbone, mean, std = load_model(spec, args.seed)
+        with full_checkpoint_unpickling(not args.safe_load):  # the user's own checkpoints
+            backbone, mean, std = load_model(spec, args.seed)
         x = to_tensor(images, mean, std)
         stages = collect_attention(backbone, x, args.max_queries)
         analysed[name] = stages

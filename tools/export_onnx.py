@@ -41,7 +41,7 @@ import torch
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from lavit_mm.apis import allow_full_checkpoint_unpickling
+from lavit_mm.apis import full_checkpoint_unpickling
 from lavit_mm.apis.export import (OPSET, build_targets, environment_line, export_and_check,
                                   parse_size, parse_target, require_onnx, summary_table)
 
@@ -85,12 +85,12 @@ def run(args: argparse.Namespace) -> int:
     require_onnx()  # before any model is built: the install command, at once
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.checkpoint and not args.safe_load:
-        allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
     default_sizes = [parse_size(s) for s in args.sizes]
     specs = [parse_target(m, default_sizes) for m in args.models]
-    targets = build_targets(specs, args.checkpoint, args.backbone_only, args.cfg_options,
-                            args.perturb)  # every model built and its sizes checked first
+    # the user's own checkpoint (see --safe-load); every model built, its sizes checked first
+    with full_checkpoint_unpickling(bool(args.checkpoint) and not args.safe_load):
+        targets = build_targets(specs, args.checkpoint, args.backbone_only, args.cfg_options,
+                                args.perturb)
     progress = ProgressBar(sum(len(sizes) for _, sizes in targets), file=sys.stdout)
     results = [export_and_check(target, sizes, args.out_dir, args.opset, args.runs, args.batch,
                                 on_size=lambda _: progress.update())

@@ -6,7 +6,7 @@ config says which), through the toolbox's own Inferencer; the drawn predictions 
 """
 import argparse
 
-from lavit_mm.apis import allow_full_checkpoint_unpickling, infer_images
+from lavit_mm.apis import full_checkpoint_unpickling, infer_images
 
 
 def main():
@@ -19,9 +19,9 @@ def main():
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='detection: draw boxes scoring at least this')
     args = parser.parse_args()
-    allow_full_checkpoint_unpickling()  # the user's own checkpoint, with its training state
-    preds = infer_images(args.config, args.checkpoint, args.inputs, args.out_dir, args.device,
-                         args.score_thr)
+    with full_checkpoint_unpickling():  # the user's own checkpoint, with its training state
+        preds = infer_images(args.config, args.checkpoint, args.inputs, args.out_dir,
+                             args.device, args.score_thr)
     print(f'{len(preds)} image(s) -> {args.out_dir}')
 
 

@@ -5,10 +5,10 @@ import pickle
 
 import torch
 
-from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, dump_predictions,
-                           enable_prediction_drawing, enable_tta, finish_distributed,
+from lavit_mm.apis import (build_runner, dump_predictions, enable_prediction_drawing,
+                           enable_tta, finish_distributed, full_checkpoint_unpickling,
                            load_config)
-from lavit_mm.apis.cli import add_common_arguments, parse_args
+from lavit_mm.apis.cli import add_common_arguments, export_local_rank
 
 
 def main():
@@ -29,7 +29,8 @@ def main():
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation, the toolbox's (flips by default)")
     add_common_arguments(parser)
-    args = parse_args(parser)
+    args = parser.parse_args()
+    export_local_rank(args)  # this process's rank, for mmengine (launchers before torchrun)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.show or args.show_dir:
         enable_prediction_drawing(cfg, args.show_dir, args.show, args.wait_time, args.interval)
@@ -37,9 +38,7 @@ def main():
         dump_predictions(cfg, args.out)
     if args.tta:
         enable_tta(cfg)
-    if not args.safe_load:
-        allow_full_checkpoint_unpickling()  # the user's own checkpoint (see --safe-load)
-    else:
+    if args.safe_load:
         try:
             torch.load(args.checkpoint, map_location='cpu', weights_only=True)
         except pickle.UnpicklingError:
@@ -47,7 +46,9 @@ def main():
                              f'weights. Publish it first (python tools/publish_checkpoint.py '
                              f'{args.checkpoint} OUT) and test OUT, or drop --safe-load if '
                              f'you trust it.')
-    build_runner(cfg, 'test', checkpoint=args.checkpoint).test()
+    runner = build_runner(cfg, 'test', checkpoint=args.checkpoint)
+    with full_checkpoint_unpickling(not args.safe_load):  # the user's own checkpoint
+        runner.test()
     finish_distributed()
 
 

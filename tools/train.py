@@ -1,9 +1,9 @@
 """Train a detector, segmentor or classifier from a config (the flags of mmdet's train.py)."""
 import argparse
 
-from lavit_mm.apis import (allow_full_checkpoint_unpickling, build_runner, finish_distributed,
+from lavit_mm.apis import (build_runner, finish_distributed, full_checkpoint_unpickling,
                            load_config)
-from lavit_mm.apis.cli import add_common_arguments, parse_args
+from lavit_mm.apis.cli import add_common_arguments, export_local_rank
 
 
 def main():
@@ -17,12 +17,13 @@ def main():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or (no value) from the latest one in the work dir')
     add_common_arguments(parser)
-    args = parse_args(parser)
+    args = parser.parse_args()
+    export_local_rank(args)  # this process's rank, for mmengine (launchers before torchrun)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.resume is not None:
-        allow_full_checkpoint_unpickling()  # resuming the user's own run
-    build_runner(cfg, 'train', amp=args.amp, resume=args.resume,
-                 auto_scale_lr=args.auto_scale_lr).train()
+    runner = build_runner(cfg, 'train', amp=args.amp, resume=args.resume,
+                          auto_scale_lr=args.auto_scale_lr)
+    with full_checkpoint_unpickling(args.resume is not None):  # resuming the user's own run
+        runner.train()
     finish_distributed()
 
 

@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 
 from ..models.model_spec import build_backbone, parse_model_spec
+from ..rng import keeps_global_rng
 from .complexity import count_flops, count_params
 
 SHAPES = {'224': (224, 224), '512': (512, 512), '800x1333': (800, 1333)}
@@ -183,6 +184,7 @@ def timed_ms(fn: Callable[[], None], device: torch.device) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
+@keeps_global_rng  # seeds each model's initialisation, restores the caller's state
 def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '800x1333'),
                   device: str = 'cpu', batch: int = 1, warmup: int = 1, repeats: int = 5,
                   train: bool = True, flops: bool = True, with_cp_rows: bool = False,

@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Sequence
 import torch
 
 from ..models.model_spec import build_backbone, parse_model_spec
+from ..rng import keeps_global_rng
 from .benchmark import (check_precision, parse_shape, peak_step_memory, precision_suffix,
                         rotated, timed_ms)
 from .compare import load_with_options
@@ -48,6 +49,7 @@ def detector_config(config: str, backbone_cfg: dict):
     return cfg
 
 
+@keeps_global_rng  # seeds each model's initialisation, restores the caller's state
 def run_detector_benchmark(specs: Sequence[str], config: str = 'configs/retinanet_lavit_s.py',
                            shapes: Sequence[str] = ('800x1333', ), device: str = 'cpu',
                            batch: int = 2, warmup: int = 1, repeats: int = 3,

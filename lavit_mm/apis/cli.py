@@ -14,7 +14,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    args = parser.parse_args()
+def export_local_rank(args: argparse.Namespace) -> None:
+    """``LOCAL_RANK`` from ``--local-rank`` unless the launcher set it: for a tool's process
+    entry point only (mmengine's distributed set-up reads it)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args

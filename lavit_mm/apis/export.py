@@ -46,6 +46,7 @@ from mmengine.logging import MMLogger
 from ..analysis.benchmark import parse_shape
 from ..analysis.compare import build_model
 from ..models.aux_loss import is_step_buffer
+from ..rng import seeded
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)
 from ..models.model_spec import build_backbone, parse_model_spec
@@ -219,21 +220,22 @@ def build_target(spec: str, checkpoint: Optional[str] = None, backbone_only: boo
         checkpoint: weights to load, refused unless they fit the model exactly (see
             :func:`load_checkpoint_strict`); None keeps the seeded initialisation.
         backbone_only: export a config's backbone only.
-        seed: torch seed of the initialisation.
+        seed: torch seed of the initialisation (the global random state is restored after
+            the call).
         cfg_options: overrides of a config (``{'model.neck.out_channels': 64}``).
         perturb: :func:`perturb_identity_init` after the weights are set.
     """
-    torch.manual_seed(seed)
-    if cfg_options and not spec.endswith('.py'):
-        raise ValueError(f'cfg_options change a config file and {spec!r} is not one: give '
-                         f'the overrides in the model spec (preset+key=value,...)')
-    if spec.endswith('.py') and not backbone_only:
-        target = task_model_target(spec, checkpoint, cfg_options)
-    else:
-        target = backbone_target(spec, checkpoint, cfg_options)
-    if perturb:
-        perturb_identity_init(target.module)
-    return target
+    with seeded(seed):  # the caller's random state is left as it was
+        if cfg_options and not spec.endswith('.py'):
+            raise ValueError(f'cfg_options change a config file and {spec!r} is not one: give '
+                             f'the overrides in the model spec (preset+key=value,...)')
+        if spec.endswith('.py') and not backbone_only:
+            target = task_model_target(spec, checkpoint, cfg_options)
+        else:
+            target = backbone_target(spec, checkpoint, cfg_options)
+        if perturb:
+            perturb_identity_init(target.module)
+        return target
 
 
 @contextmanager

@@ -15,6 +15,8 @@ from typing import List, Optional, Union
 
 from mmengine.config import Config
 
+from ..rng import keeps_global_rng
+
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain')
 
@@ -52,11 +54,12 @@ def _build(scope: str, cfg: Config, checkpoint: Optional[str], device: str):
                                          device=device)
 
 
+@keeps_global_rng  # the toolbox initialises the model before loading weights
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str] = None,
                      device: str = 'cpu'):
     """The toolbox's Inferencer for ``config`` with the weights of ``checkpoint`` (None: the
     config's initialisation, for a quick look only). Loading our checkpoints needs full
-    unpickling (``allow_full_checkpoint_unpickling``), which tools/image_demo.py turns on."""
+    unpickling (``full_checkpoint_unpickling``), which tools/image_demo.py asks for."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     scope = toolbox_of(cfg, str(config) if isinstance(config, str) else 'the config')
     checkpoint = _checked_checkpoint(checkpoint)
@@ -100,6 +103,7 @@ def list_images(inputs: Union[str, List[str]]) -> List[str]:
     return paths
 
 
+@keeps_global_rng  # the toolbox initialises the model before loading weights
 def infer_images(config: str, checkpoint: Optional[str], inputs: Union[str, List[str]],
                  out_dir: str, device: str = 'cpu', score_thr: float = 0.3) -> list:
     """Runs the Inferencer on ``inputs`` and writes each image with its predictions drawn

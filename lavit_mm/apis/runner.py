@@ -7,7 +7,7 @@ and check a few things whose failure inside the Runner would be obscure.
 import os
 import os.path as osp
 from contextlib import contextmanager
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -19,12 +19,28 @@ from lavit_mm.engine.compile import PlainParamGroupsHook, compile_options, compi
 from lavit_mm.models.checkpoint import verify_checkpoint_file
 
 
-def allow_full_checkpoint_unpickling() -> None:
+@contextmanager
+def full_checkpoint_unpickling(enabled: bool = True) -> Iterator[None]:
     """torch >= 2.6 loads checkpoints with weights_only=True, which refuses the training state
-    in mmengine checkpoints (message_hub's HistoryBuffer). This switches the whole process to
-    full unpickling: the tools call it where the user asks for it (resuming their own run,
-    testing their own checkpoint), never the library functions (see README)."""
-    os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
+    in mmengine checkpoints (message_hub's HistoryBuffer). Inside this block, loads allow full
+    unpickling: the tools ask for it where the user does (resuming their own run, testing
+    their own checkpoint), never the library functions (see README). mmengine's loaders call
+    ``torch.load`` without ``weights_only``, so the switch is torch's own environment
+    variable, set for the block only and restored after it. ``enabled=False``: a no-op
+    (the tools' ``--safe-load``)."""
+    if not enabled:
+        yield
+        return
+    key = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+    before = os.environ.get(key)
+    os.environ[key] = '1'
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
 
 
 def load_config(config: str, cfg_options: Optional[dict] = None,
