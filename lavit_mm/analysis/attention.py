@@ -25,10 +25,9 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from ..grid import HW
 from ..models.layers.locality import as_logit_mask, own_cell_blocked, own_token_blocked
 from ..models.layers.window import WindowState
-
-HW = Tuple[int, int]
 
 
 @dataclass

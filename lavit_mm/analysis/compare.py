@@ -17,9 +17,10 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..engine.config import build_model, config_scope, load_config
 
 RESULT = 'result.json'
 _NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter', 'memory')
@@ -65,11 +66,9 @@ def evaluations(records: Sequence[dict]) -> List[dict]:
 
 def train_run(config: str, work_dir: str, options: Sequence[str] = (),
               resume: bool = False) -> None:
-    """tools/train.py CONFIG in a subprocess, its output in ``work_dir/train.out``."""
-    # openmim's layout, in the repository (a link to tools/) and in a wheel (a copy)
-    train = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'tools',
-                     'train.py')
-    command = [sys.executable, train, config, '--work-dir', work_dir]
+    """``python -m lavit_mm.apis.train CONFIG`` (what tools/train.py runs) in a subprocess,
+    its output in ``work_dir/train.out``."""
+    command = [sys.executable, '-m', 'lavit_mm.apis.train', config, '--work-dir', work_dir]
     command += ['--resume'] if resume else []
     command += ['--cfg-options', *options] if options else []
     os.makedirs(work_dir, exist_ok=True)
@@ -104,36 +103,10 @@ def load_with_options(config: str, options: Sequence[str] = ()):
 
     from mmengine.config import DictAction
 
-    from ..apis.runner import load_config
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     parsed = parser.parse_args(['--cfg-options', *options] if options else [])
     return load_config(config, parsed.cfg_options)
-
-
-@contextmanager
-def config_scope(cfg):
-    """What the Runner sets up before it builds a config's parts: ``custom_imports`` imported
-    and the config's default scope, here only for the ``with`` block (the Runner sets the
-    scope for the whole process; an analysis function must not, or mmdet/mmpretrain names
-    built later in the process resolve in the wrong toolbox)."""
-    from mmengine.registry import DefaultScope
-    from mmengine.utils import import_modules_from_strings
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        yield
-
-
-def build_model(cfg):
-    """The config's model as the Runner builds it (in :func:`config_scope`), a top-level
-    ``data_preprocessor`` merged into the model."""
-    from mmengine.registry import MODELS
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor'):
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    with config_scope(cfg):
-        return MODELS.build(model_cfg)
 
 
 def _length(config: str, options: Sequence[str]) -> tuple:

@@ -7,9 +7,9 @@ from typing import Callable, Optional, Tuple
 
 import torch
 
-from ..apis.runner import use_amp_optim_wrapper
 from ..engine.compile import plain_param_groups
-from .compare import build_model, config_scope
+from ..engine.config import build_model, config_scope
+from ..engine.cpu_amp import use_amp_optim_wrapper
 
 
 def random_targets(cfg, batch: int, hw: Tuple[int, int]) -> list:

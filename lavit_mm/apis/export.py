@@ -44,13 +44,12 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 
 from ..analysis.benchmark import parse_shape
-from ..analysis.compare import build_model
+from ..engine.config import build_model, load_config
 from ..models.aux_loss import is_step_buffer
-from ..rng import seeded
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)
 from ..models.model_spec import build_backbone, parse_model_spec
-from .runner import load_config
+from ..rng import seeded
 
 OPSET = 17
 EXPORTER = 'torch.onnx.export(dynamo=False) (TorchScript-based)'

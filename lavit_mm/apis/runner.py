@@ -16,6 +16,8 @@ from mmengine.runner import Runner
 
 from lavit_mm.datasets.fashion_mnist import FILES as FASHION_MNIST_FILES
 from lavit_mm.engine.compile import PlainParamGroupsHook, compile_options, compile_test_step
+from lavit_mm.engine.config import load_config  # noqa: F401  (public here: lavit_mm.apis)
+from lavit_mm.engine.cpu_amp import use_amp_optim_wrapper
 from lavit_mm.models.checkpoint import verify_checkpoint_file
 
 
@@ -41,21 +43,6 @@ def full_checkpoint_unpickling(enabled: bool = True) -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = before
-
-
-def load_config(config: str, cfg_options: Optional[dict] = None,
-                work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config!r} does not exist')
-    cfg = Config.fromfile(config)
-    cfg.launcher = launcher
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
-    return cfg
 
 
 def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
@@ -169,28 +156,6 @@ def _verify_resume_checkpoint(cfg: Config) -> None:
         path = open(marker).read().strip()
     verify_checkpoint_file(path, 'resume from an earlier one: --resume '
                            'WORK_DIR/iter_N.pth (or epoch_N.pth)')
-
-
-def use_amp_optim_wrapper(cfg: Config, cuda: bool, precision: Optional[str] = None) -> None:
-    """Switches the config's optimizer wrapper to mixed precision. ``precision``: 'fp16' or
-    'bf16' (None: fp16 on CUDA, bf16 on CPU). On CUDA mmengine's ``AmpOptimWrapper`` (fp16
-    with dynamic loss scaling, or bf16); on CPU, where that wrapper refuses to run,
-    ``lavit_mm.CPUAmpOptimWrapper`` in bf16 (no loss scaling; fp16 refused)."""
-    precision = precision or ('fp16' if cuda else 'bf16')
-    if precision not in ('fp16', 'bf16'):
-        raise ValueError(f"mixed precision is 'fp16' or 'bf16', got {precision!r}")
-    if cuda:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        if precision == 'fp16':
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        else:
-            cfg.optim_wrapper.dtype = 'bfloat16'
-    elif precision == 'bf16':
-        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
-        cfg.optim_wrapper.dtype = 'bfloat16'
-    else:
-        raise ValueError('fp16 training needs CUDA (mmengine refuses fp16 AMP on CPU); use '
-                         'bf16 or fp32 on CPU')
 
 
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,

@@ -6,8 +6,10 @@ range, so no loss scaling is needed. ``tools/train.py --amp`` picks it when ther
 (fp16 with mmengine's AmpOptimWrapper and dynamic loss scaling otherwise).
 """
 from contextlib import contextmanager
+from typing import Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
 from lavit_mm.registry import OPTIM_WRAPPERS
@@ -24,3 +26,25 @@ class CPUAmpOptimWrapper(OptimWrapper):
     def optim_context(self, model: torch.nn.Module):
         with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
             yield
+
+
+def use_amp_optim_wrapper(cfg: Config, cuda: bool, precision: Optional[str] = None) -> None:
+    """Switches the config's optimizer wrapper to mixed precision. ``precision``: 'fp16' or
+    'bf16' (None: fp16 on CUDA, bf16 on CPU). On CUDA mmengine's ``AmpOptimWrapper`` (fp16
+    with dynamic loss scaling, or bf16); on CPU, where that wrapper refuses to run,
+    ``lavit_mm.CPUAmpOptimWrapper`` in bf16 (no loss scaling; fp16 refused)."""
+    precision = precision or ('fp16' if cuda else 'bf16')
+    if precision not in ('fp16', 'bf16'):
+        raise ValueError(f"mixed precision is 'fp16' or 'bf16', got {precision!r}")
+    if cuda:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if precision == 'fp16':
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            cfg.optim_wrapper.dtype = 'bfloat16'
+    elif precision == 'bf16':
+        cfg.optim_wrapper.type = 'lavit_mm.CPUAmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    else:
+        raise ValueError('fp16 training needs CUDA (mmengine refuses fp16 AMP on CPU); use '
+                         'bf16 or fp32 on CPU')

@@ -14,11 +14,10 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 
+from ...grid import HW
 from ..layers import (AttentionKind, AttentionState, CrossStageResidual, LayerArgs, PatchEmbed,
                       PatchMerging, PositionEmbedding, TransformerBlock, nlc_to_nchw)
 from .spec import StageSpec
-
-HW = Tuple[int, int]
 
 
 class Stage(nn.Module):

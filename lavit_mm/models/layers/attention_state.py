@@ -9,15 +9,14 @@ materialises the logits, and still runs the fused ``scaled_dot_product_attention
 A cross-stage residual extends ``q``/``k`` along the feature axis (see ``cross_stage.py``).
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...grid import HW
 from .reattention import ReAttention
-
-HW = Tuple[int, int]
 
 
 @dataclass

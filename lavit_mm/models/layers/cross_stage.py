@@ -19,14 +19,12 @@ The residual carries the previous stage's *own* factors only (not the extension 
 itself received), so the extra width stays one stage deep instead of compounding.
 """
 import math
-from typing import Tuple
 
 import torch
 import torch.nn as nn
 
+from ...grid import HW
 from .attention_state import AttentionState, pool_tokens
-
-HW = Tuple[int, int]
 
 
 def concat_heads(t: torch.Tensor) -> torch.Tensor:

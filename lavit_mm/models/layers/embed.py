@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
-HW = Tuple[int, int]
+from ...grid import HW
 
 
 def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:

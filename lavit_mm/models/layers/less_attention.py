@@ -13,10 +13,9 @@ from typing import Optional, Tuple
 
 import torch
 
+from ...grid import HW
 from .attention_state import AttentionState
 from .counter_random import Seed
-
-HW = Tuple[int, int]
 
 
 class LessAttentionMixin:

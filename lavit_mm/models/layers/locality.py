@@ -21,11 +21,10 @@ state is ``q``/``k``, the mask is added only in the VA layer's softmax), so an L
 attention keeps the own cell and its DP loss is unchanged. Masking LA layers too would make
 the DP loss's dominance term unsatisfiable (a diagonal of probability 0), so we do not.
 """
-from typing import Tuple
-
 import torch
 
-HW = Tuple[int, int]
+from ...grid import HW
+
 OWN_KEY_LOGIT = -1e4  # added to the own key's logit: exp(-1e4) is 0 in fp16/bf16/fp32
 
 

@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
+from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
 from .counter_random import Seed
 from .dp_loss import sra_dp_loss
@@ -19,8 +20,6 @@ from .kind import AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_cell_blocked
 from .token_transform import TokenGridTransform
-
-HW = Tuple[int, int]
 
 
 def at_least(size, low: int):

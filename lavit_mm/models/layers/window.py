@@ -7,20 +7,19 @@ relative position bias. An LA layer reuses the window partition (and shift, and 
 attention it transforms; its Theta/Psi are dense per-head (M^2 x M^2) maps, as in the paper,
 identity-initialised. The rolled-region mask is not transformed: it is re-applied as is.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .counter_random import Seed
 from .dp_loss import diagonality_preserving_loss
 from .kind import AttentionKind, LayerArgs, register_attention_kind
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_token_blocked
-
-HW = Tuple[int, int]
 
 
 def window_partition(x: torch.Tensor, M: int) -> torch.Tensor:
