@@ -14,8 +14,8 @@ import torch
 from mmengine.config import Config
 
 from lavit_mm.analysis.compare import (RESULT, aggregate, build_model, compare,
-                                       load_with_options, plot_curves, read_scalars,
-                                       to_markdown, train_run, write_csv)
+                                       load_with_options, plot_curves, plot_runs, read_scalars,
+                                       smoothed, to_markdown, train_run, write_csv)
 from lavit_mm.apis import build_runner
 from lavit_mm.datasets.fashion_mnist import FILES, prepare_fashion_mnist
 from lavit_mm.models.backbones import LaViT, PVT, Swin
@@ -176,6 +176,12 @@ model = dict(
                             patch_sizes=[2, 2, 2, 2], depths=[1, 1, 1, 1])),
     head=dict(in_channels=16))
 train_cfg = dict(max_epochs=1)
+# two iterations per epoch: the recipe's fifth-of-an-epoch warm-up would round to none
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, end=1, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=1, end=10,
+         convert_to_iter_based=True),
+]
 default_hooks = dict(logger=dict(interval=1))
 train_dataloader = dict(batch_size=12, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root='{fmnist_root}'))
@@ -275,3 +281,13 @@ def test_evaluations_of_an_iteration_based_run_are_all_kept(tmp_path):
     (run / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in lines))
     evals = [r for r in read_scalars(str(tmp_path)) if 'coco/bbox_mAP_50' in r]
     assert [(r['iter'], r['coco/bbox_mAP_50']) for r in evals] == [(300, 0.09), (600, 0.15)]
+
+
+def test_loss_smoothing_is_a_trailing_mean_and_plots_name_their_runs(tmp_path):
+    assert smoothed([1., 2., 3., 4.], 2) == [1., 1.5, 2.5, 3.5]
+    assert smoothed([4., 1., 7.], 1) == [4., 1., 7.]
+    assert smoothed([3., 6., 9.], 5) == [3., 4.5, 6.]
+    with pytest.raises(ValueError, match='window must be >= 1'):
+        smoothed([1.], 0)
+    with pytest.raises(ValueError, match='1 labels for 2 runs'):
+        plot_runs(['a', 'b'], str(tmp_path / 'x.png'), labels=['a'])

@@ -4,4 +4,4 @@
 _base_ = './lavit_t_synthetic_cls.py'
 
 model = dict(backbone=dict(_delete_=True, type='lavit_mm.PVT', arch='small',
-                           out_indices=(3, ), drop_path_rate=0.1, norm_after_stage=(3, )))
+                           out_indices=(3, ), drop_path_rate=0.0, norm_after_stage=(3, )))

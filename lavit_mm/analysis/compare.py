@@ -342,11 +342,30 @@ def _loss_and_metric_axes(figsize: Tuple[float, float]):
     return fig, ax_loss, ax_metric
 
 
-def _draw_run(ax_loss, ax_metric, records: Sequence[dict], metric: str, **style) -> None:
-    """One run: its logged training loss per iteration, ``metric`` per evaluation."""
+def smoothed(values: Sequence[float], window: int) -> List[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start); 1: unchanged."""
+    if window < 1:
+        raise ValueError(f'smoothing window must be >= 1, got {window}')
+    out, total = [], 0.
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def _draw_run(ax_loss, ax_metric, records: Sequence[dict], metric: str, smooth: int = 1,
+              **style) -> None:
+    """One run: its logged training loss per iteration (with ``smooth`` > 1: faint, and its
+    trailing mean over ``smooth`` logged points on top), ``metric`` per evaluation."""
     train = [r for r in records if 'loss' in r]
     evals = [r for r in records if not is_training_record(r) and metric in r]
-    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], lw=0.8, **style)
+    iters, loss = [r['iter'] for r in train], [r['loss'] for r in train]
+    if smooth > 1:
+        ax_loss.plot(iters, loss, lw=0.5, **{**style, 'alpha': 0.25, 'label': None})
+        ax_loss.plot(iters, smoothed(loss, smooth), lw=1.2, **style)
+        ax_loss.set_ylabel(f'logged training loss (faint), mean of {smooth} logged points')
+    else:
+        ax_loss.plot(iters, loss, lw=0.8, **style)
     ax_metric.plot([r['iter'] for r in evals], [r[metric] for r in evals], marker='o', ms=3,
                    lw=1, **style)
     ax_metric.set(xlabel='iteration (evaluated after)', ylabel=metric)
@@ -375,12 +394,28 @@ def plot_curves(work_dir: str, rows: Sequence[Row], path: str,
 def plot_run(work_dir: str, path: str, metric: Optional[str] = None) -> str:
     """One run's training loss (per logged iteration) and validation metric (per evaluation,
     the first one logged unless ``metric``) from its mmengine scalars, side by side."""
-    records = read_scalars(work_dir)
-    evals = evaluations(records)
-    if not any('loss' in r for r in records) or not evals:
-        raise ValueError(f'{work_dir} has no logged training loss or evaluation to plot: '
-                         f'was it trained with a val_interval inside its schedule?')
-    metric = metric or next(k for k in evals[0] if k not in ('step', 'iter', 'epoch'))
-    fig, ax_loss, ax_metric = _loss_and_metric_axes((9, 3.5))
-    _draw_run(ax_loss, ax_metric, records, metric)
-    return _save(fig, path, dpi=100)
+    return plot_runs([work_dir], path, metric=metric)
+
+
+def plot_runs(work_dirs: Sequence[str], path: str, labels: Optional[Sequence[str]] = None,
+              metric: Optional[str] = None, smooth: int = 1) -> str:
+    """Several runs on shared axes, one colour each: training loss (``smooth``: trailing
+    mean over that many logged points, the raw values faint) and the validation metric."""
+    if labels is not None and len(labels) != len(work_dirs):
+        raise ValueError(f'{len(labels)} labels for {len(work_dirs)} runs')
+    runs = []
+    for work_dir in work_dirs:
+        records = read_scalars(work_dir)
+        evals = evaluations(records)
+        if not any('loss' in r for r in records) or not evals:
+            raise ValueError(f'{work_dir} has no logged training loss or evaluation to plot: '
+                             f'was it trained with a val_interval inside its schedule?')
+        runs.append((records, evals))
+    metric = metric or next(k for k in runs[0][1][0] if k not in ('step', 'iter', 'epoch'))
+    fig, ax_loss, ax_metric = _loss_and_metric_axes((9, 3.5) if len(runs) == 1 else (11, 4))
+    for i, (records, _) in enumerate(runs):
+        style = dict(color=f'C{i % 10}', label=labels[i]) if labels else {}
+        _draw_run(ax_loss, ax_metric, records, metric, smooth, **style)
+    if labels:
+        ax_metric.legend(fontsize=7)
+    return _save(fig, path, dpi=100 if len(runs) == 1 else 110)

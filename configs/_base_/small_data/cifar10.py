@@ -12,7 +12,7 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
-    batch_size=128,
+    batch_size=32,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

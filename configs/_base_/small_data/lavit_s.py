@@ -2,5 +2,5 @@
 _base_ = './classifier.py'
 model = dict(
     backbone=dict(type='lavit_mm.LaViT', arch='small-32px', out_indices=(3, ),
-                  drop_path_rate=0.1),
+                  drop_path_rate=0.0),
     head=dict(in_channels=512))

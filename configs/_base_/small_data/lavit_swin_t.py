@@ -3,5 +3,5 @@ _base_ = './classifier.py'
 model = dict(
     backbone=dict(type='lavit_mm.LaViT', attention='window', arch='tiny-32px',
                   out_indices=(3, ),
-                  drop_path_rate=0.1),
+                  drop_path_rate=0.0),
     head=dict(in_channels=768))

@@ -3,5 +3,5 @@
 _base_ = './classifier.py'
 model = dict(
     backbone=dict(type='lavit_mm.PVT', arch='tiny-32px', norm_after_stage=(3, ), out_indices=(3, ),
-                  drop_path_rate=0.1),
+                  drop_path_rate=0.0),
     head=dict(in_channels=512))
