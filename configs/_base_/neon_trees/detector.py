@@ -1,8 +1,8 @@
 # RetinaNet + FPN on the aerial tree-crown set (python tools/prepare_neon_trees.py writes
 # data/neon_trees/: 400x400 tiles of a NEON image from Yellowstone for training, one image
 # each from OSBS and SOAP for validation), mmdet's stock CocoDataset and CocoMetric. Trained
-# from scratch on CPU. The recipe was chosen by the recorded runs of docs/results.md
-# ("Detection on real images"; configs/neon_trees/recipe/): images at 320 px (run 1),
+# from scratch on CPU. The recipe was chosen by the recorded runs of
+# docs/experiments/neon_recipe.md (configs/experiments/neon_trees/): images at 320 px (run 1),
 # flips in every direction (aerial images have no "up"), colour augmentation for the other
 # sites (run 3), anchors from 16 px for 10-60 px crowns, FPN/head 128 channels with 2 convs,
 # AdamW lr 4e-4, 300 iterations of batch 4.

@@ -2,5 +2,5 @@
 # DP-loss weight 0.3: the DP loss (0.55-0.77 over a shipped LaViT-T run) weighs about as much
 # as the classification and box losses together (1.0 at the end); a smaller weight leaves the
 # task more say.
-_base_ = '../retinanet_lavit_t_neon_trees.py'
+_base_ = '../../neon_trees/retinanet_lavit_t_neon_trees.py'
 model = dict(backbone=dict(dp_loss_weight=0.3))

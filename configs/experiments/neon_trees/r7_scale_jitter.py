@@ -2,7 +2,7 @@
 # training tile resized to 0.75-1.33x of 320 px, then a 320 px crop (boxes clipped), so crowns
 # are seen at the sizes of the other sites and beyond. Run 6 showed the gap to the validation
 # sites is transfer, not schedule length; this is the first transfer-aimed lever (one seed).
-_base_ = '../retinanet_lavit_t_neon_trees.py'
+_base_ = '../../neon_trees/retinanet_lavit_t_neon_trees.py'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
