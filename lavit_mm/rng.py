@@ -18,14 +18,18 @@ def _cuda_devices() -> list:
     return []
 
 
+def _forked():
+    """torch's CPU and initialised CUDA generators, restored on leaving the block."""
+    return torch.random.fork_rng(devices=_cuda_devices())
+
+
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """The block runs with torch's CPU (and initialised CUDA) generators seeded with
     ``seed``; the caller's random state is restored after it."""
-    devices = _cuda_devices()
-    with torch.random.fork_rng(devices=devices):
+    with _forked():
         torch.default_generator.manual_seed(seed)
-        for d in devices:
+        for d in _cuda_devices():
             torch.cuda.default_generators[d].manual_seed(seed)
         yield
 
@@ -35,6 +39,6 @@ def keeps_global_rng(fn: F) -> F:
     random state is as before the call."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=_cuda_devices()):
+        with _forked():
             return fn(*args, **kwargs)
     return wrapper

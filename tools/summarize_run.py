@@ -26,8 +26,8 @@ def main():
     for work_dir in args.work_dirs:
         records = read_scalars(work_dir)
         train = [r for r in records if 'loss' in r]
-        print(f'{work_dir}:' if len(args.work_dirs) > 1 else '', end='' if len(
-            args.work_dirs) == 1 else '\n')
+        if len(args.work_dirs) > 1:
+            print(f'{work_dir}:')
         if train:
             first, last = train[0], train[-1]
             print(f"loss: {first['loss']:.4f} at iter {first.get('iter')} -> "

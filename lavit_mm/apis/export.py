@@ -45,7 +45,6 @@ from mmengine.logging import MMLogger
 
 from ..analysis.benchmark import parse_shape
 from ..engine.config import build_model, load_config
-from ..models.aux_loss import is_step_buffer
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)
 from ..models.model_spec import build_backbone, parse_model_spec
@@ -301,11 +300,7 @@ def load_checkpoint_strict(model: nn.Module, path: str,
                          f'without --safe-load, or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1)') from e
     own = model.state_dict()
     state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, path), model)
-    report = LoadReport(
-        loaded=[k for k in state if k in own],
-        # step counters of the auxiliary losses are training state: the model fills them in
-        missing=[k for k in own if k not in state and not is_step_buffer(k)],
-        unused=[k for k in state if k not in own])
+    report = LoadReport.of(state, own)
     bad = [k for k in report.loaded if state[k].shape != own[k].shape]
     if report.missing or report.unused or bad:
         raise ValueError(

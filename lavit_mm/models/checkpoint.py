@@ -24,6 +24,15 @@ class LoadReport:
     missing: List[str] = field(default_factory=list)  # in the model, not in the checkpoint
     unused: List[str] = field(default_factory=list)  # in the checkpoint, not in the model
 
+    @classmethod
+    def of(cls, state: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor]) -> 'LoadReport':
+        """What loading checkpoint ``state`` into a model whose state dict is ``own`` would
+        load, miss and leave unused. The auxiliary losses' step counters are training state,
+        not weights: never reported missing (the model starts them at 0)."""
+        return cls(loaded=[k for k in state if k in own],
+                   missing=[k for k in own if k not in state and not is_step_buffer(k)],
+                   unused=[k for k in state if k not in own])
+
     def __str__(self):
         return (f'loaded {len(self.loaded)} tensors; missing {len(self.missing)}: '
                 f'{self.missing}; unused {len(self.unused)}: {self.unused}')
@@ -142,11 +151,7 @@ def load_pretrained(model: torch.nn.Module, filename: str,
             f'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1.') from e
     state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, filename), model)
     own = model.state_dict()
-    report = LoadReport(
-        loaded=[k for k in state if k in own],
-        # the auxiliary losses' step counters are training state, not weights
-        missing=[k for k in own if k not in state and not is_step_buffer(k)],
-        unused=[k for k in state if k not in own])
+    report = LoadReport.of(state, own)
     if not report.loaded:
         raise ValueError(
             f'{filename} shares no key with {type(model).__name__} (its keys look like '
