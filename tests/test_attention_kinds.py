@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from lavit_mm.models import PVT, LaViT, Swin
+from lavit_mm.models import PVT, LaViT, PVTv2, Swin
 from lavit_mm.models.backbones import stage as stage_module
 from lavit_mm.models.backbones.hierarchical import HierarchicalViT
+from lavit_mm.models.backbones.pvtv2 import V2_PARTS
 from lavit_mm.models.layers import (ATTENTION_KINDS, AttentionBase, AttentionKind,
                                     AttentionState, attend, register_attention_kind)
 from tests.helpers import narrow_arch
@@ -97,7 +98,8 @@ def _arch(model_type, kind, **changes):
     if model_type is LaViT:
         return narrow_arch(kind, **changes)
     depths = narrow_arch(kind)['depths']
-    return narrow_arch(kind, num_va=list(depths), **changes)  # PVT/Swin: VA layers only
+    arch = narrow_arch(kind, num_va=list(depths), **changes)  # PVT/Swin: VA layers only
+    return dict(arch, **V2_PARTS) if model_type is PVTv2 else arch
 
 
 def _build(model_type, kind, **options):
@@ -116,13 +118,15 @@ def _alternatives(model_type, kind, tmp_path):
         attention='window' if kind == 'sra' else 'sra',
         window_size=4, in_channels=1, pretrain_img_size=128, out_indices=(1, 3),
         qkv_bias=False, drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.5,
-        patch_padding=1, cross_stage_residual=kind != 'sra' or model_type is PVT,
+        patch_padding=1, cross_stage_residual=kind != 'sra' or model_type in (PVT, PVTv2),
         cross_stage_rank=4, la_kernel_size=5, la_key_stride=2, la_head_mix=True,
         dp_loss_weight=0.5, dp_margin=0.5, norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
         norm_cfg=dict(type='LN', eps=1e-2), frozen_stages=1, norm_eval=True, with_cp=True,
         check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind),
         reattention=True, lsa=True, spt=True, stage_types=('conv', 'attn', 'attn', 'attn'),
-        drloc_weight=0.2, drloc_pairs=8)
+        drloc_weight=0.2, drloc_pairs=8,
+        # PVT v2's parts: off in PVTv2 presets, on elsewhere
+        **({k: not v for k, v in V2_PARTS.items()} if model_type is PVTv2 else V2_PARTS))
 
 
 def _fingerprint(model, monkeypatch):
@@ -176,15 +180,20 @@ REFUSED = {
                      'drloc_pairs'},  # DRLoc is off (drloc_weight=0)
     (LaViT, 'window'): {'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'attention',
                         'cross_stage_residual', 'cross_stage_rank', 'norm_eval',
-                        'drloc_pairs'},
+                        'drloc_pairs', 'use_abs_pos_embed'},
     (PVT, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
                    'dp_loss_weight', 'dp_margin',  # no LA layer in PVT
                    'cross_stage_rank',  # the residual is off in PVT
                    'norm_eval', 'drloc_pairs'},
+    (PVTv2, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride',
+                     'la_head_mix', 'dp_loss_weight', 'dp_margin', 'cross_stage_rank',
+                     'norm_eval', 'drloc_pairs',
+                     'pretrain_img_size',  # sizes position tables, which PVT v2 has not
+                     'patch_padding', 'spt'},  # the overlapping embedding sets both
     (Swin, 'window'): {'attention', 'cross_stage_residual',  # fixed for Swin
                        'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
                        'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval',
-                       'drloc_pairs'},
+                       'drloc_pairs', 'use_abs_pos_embed'},
 }
 
 
@@ -215,7 +224,8 @@ def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, mo
     ('patch_padding', -1), ('out_indices', (0, 0)), ('out_indices', (4, )),
     ('frozen_stages', 5), ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
     ('la_key_stride', 1.5), ('drloc_weight', -0.1), ('drloc_pairs', 0),
-    ('stage_types', ('conv', )), ('stage_types', ('attn', 'conv', 'attn', 'attn'))])
+    ('stage_types', ('conv', )), ('stage_types', ('attn', 'conv', 'attn', 'attn')),
+    ('overlap_patch_embed', 'yes'), ('use_conv_ffn', 1), ('use_abs_pos_embed', 'no')])
 def test_nonsensical_values_are_refused_by_name(option, value):
     with pytest.raises((ValueError, TypeError), match=option):
         LaViT(arch=narrow_arch('sra'), **{option: value})

@@ -1,4 +1,4 @@
-"""Faithfulness to mmdet's PVT v1 and Swin, and loading official/mmdet checkpoint layouts.
+"""Faithfulness to mmdet's PVT v1, PVT v2 and Swin, and loading official/mmdet checkpoint layouts.
 
 mmdet's model gets random weights, ours loads them through our converter, and the outputs of
 every stage must agree to 1e-4 (max abs) at 224x224 and at a non-square, non-divisible size.
@@ -8,7 +8,7 @@ names and shapes from the official code) and loaded by mmdet's own converter and
 import pytest
 import torch
 
-from lavit_mm.models import PVT, LaViT, Swin
+from lavit_mm.models import PVT, LaViT, PVTv2, Swin
 from lavit_mm.models.checkpoint import load_pretrained
 from lavit_mm.models.convert import convert, detect_layout
 
@@ -35,6 +35,12 @@ def mmdet_pvt_tiny():
     return PyramidVisionTransformer(num_layers=[2, 2, 2, 2], drop_path_rate=0.)
 
 
+def mmdet_pvtv2(arch):
+    from mmdet.models.backbones import PyramidVisionTransformerV2
+    width, depths = dict(b0=(32, [2, 2, 2, 2]), b2=(64, [3, 4, 6, 3]))[arch]
+    return PyramidVisionTransformerV2(embed_dims=width, num_layers=depths, drop_path_rate=0.)
+
+
 def mmdet_swin_tiny(**kw):
     from mmdet.models.backbones import SwinTransformer
     return SwinTransformer(drop_path_rate=0., **kw)
@@ -55,6 +61,19 @@ def test_plain_backbones_reproduce_mmdet(name, size):
     ours.load_state_dict(convert(ref.state_dict(), layout), strict=True)
     diffs = max_diffs(ref, ours, size)
     print(f'{name} vs mmdet {type(ref).__name__} at {size}: max abs diff per stage {diffs}')
+    assert len(diffs) == 4 and max(diffs) < 1e-4
+
+
+@pytest.mark.parametrize('size', [(224, 224), (31, 31), (112, 137)])
+@pytest.mark.parametrize('arch', ['b0', 'b2'])
+def test_pvtv2_reproduces_mmdet(arch, size):
+    """Random mmdet weights through the converter CLI's function, at sizes that are not
+    multiples of the strides (the overlapping embedding's ceil sizes, a 1x1 last stage)."""
+    ref = randomize(mmdet_pvtv2(arch))
+    ours = PVTv2(arch=arch, drop_path_rate=0.).eval()
+    ours.load_state_dict(convert(ref.state_dict(), 'mmdet-pvtv2'), strict=True)
+    diffs = max_diffs(ref, ours, size)
+    print(f'PVTv2-{arch} vs mmdet at {size}: max abs diff per stage {diffs}')
     assert len(diffs) == 4 and max(diffs) < 1e-4
 
 
@@ -88,6 +107,40 @@ def official_pvt_tiny_state(seed=0):
         c_in = c
     state.update({'norm.weight': 1 + r(512), 'norm.bias': r(512), 'cls_token': r(1, 1, 512),
                   'head.weight': r(1000, 512), 'head.bias': r(1000)})
+    return state
+
+
+def official_pvtv2_b0_state(seed=0):
+    """A random PVTv2-b0 checkpoint in the official (whai362/PVT v2) key layout."""
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g) * 0.05  # noqa: E731
+    dims, srs, mlp = [32, 64, 160, 256], [8, 4, 2, 1], [8, 8, 4, 4]
+    state, c_in = {}, 3
+    for s in range(4):
+        c, k, h = dims[s], 7 if s == 0 else 3, dims[s] * mlp[s]
+        state[f'patch_embed{s + 1}.proj.weight'] = r(c, c_in, k, k)
+        state[f'patch_embed{s + 1}.proj.bias'] = r(c)
+        state[f'patch_embed{s + 1}.norm.weight'] = 1 + r(c)
+        state[f'patch_embed{s + 1}.norm.bias'] = r(c)
+        for j in range(2):
+            b = f'block{s + 1}.{j}.'
+            state.update({b + 'norm1.weight': 1 + r(c), b + 'norm1.bias': r(c),
+                          b + 'attn.q.weight': r(c, c), b + 'attn.q.bias': r(c),
+                          b + 'attn.kv.weight': r(2 * c, c), b + 'attn.kv.bias': r(2 * c),
+                          b + 'attn.proj.weight': r(c, c), b + 'attn.proj.bias': r(c),
+                          b + 'norm2.weight': 1 + r(c), b + 'norm2.bias': r(c),
+                          b + 'mlp.fc1.weight': r(h, c), b + 'mlp.fc1.bias': r(h),
+                          b + 'mlp.dwconv.dwconv.weight': r(h, 1, 3, 3),
+                          b + 'mlp.dwconv.dwconv.bias': r(h),
+                          b + 'mlp.fc2.weight': r(c, h), b + 'mlp.fc2.bias': r(c)})
+            if srs[s] > 1:
+                state.update({b + 'attn.sr.weight': r(c, c, srs[s], srs[s]),
+                              b + 'attn.sr.bias': r(c), b + 'attn.norm.weight': 1 + r(c),
+                              b + 'attn.norm.bias': r(c)})
+        state[f'norm{s + 1}.weight'] = 1 + r(c)
+        state[f'norm{s + 1}.bias'] = r(c)
+        c_in = c
+    state.update({'head.weight': r(1000, 256), 'head.bias': r(1000)})
     return state
 
 
@@ -160,6 +213,27 @@ def test_official_swin_checkpoint_round_trip(tmp_path, size):
     assert max_diffs(ref, ours, size)[3] < 1e-4
 
 
+@pytest.mark.parametrize('size', [(224, 224), (112, 137)])
+def test_official_pvtv2_checkpoint_round_trip(tmp_path, size):
+    """The same official-layout file through mmdet's pvt_convert and through our CLI."""
+    import subprocess
+    import sys
+    src, dst = tmp_path / 'pvt_v2_b0.pth', tmp_path / 'pvt_v2_b0_ours.pth'
+    torch.save(official_pvtv2_b0_state(), src)
+    ref = mmdet_pvtv2('b0')
+    from mmengine.config import ConfigDict
+    ref.init_cfg = ConfigDict(type='Pretrained', checkpoint=str(src))
+    ref.init_weights()
+    subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', 'pvtv2-official',
+                    str(src), str(dst)], check=True)
+    ours = PVTv2(arch='b0', drop_path_rate=0.)
+    report = load_pretrained(ours, str(dst))
+    assert not report.missing and not report.unused
+    diffs = max_diffs(ref.eval(), ours.eval(), size)
+    print(f'official PVTv2-b0 checkpoint, mmdet loader vs ours at {size}: {diffs}')
+    assert max(diffs) < 1e-4
+
+
 def test_lavit_loads_converted_pvt_and_reports_exact_keys(tmp_path):
     path = tmp_path / 'pvt_tiny_ours.pth'
     torch.save({'state_dict': convert(official_pvt_tiny_state(), 'pvt-official')}, path)
@@ -204,6 +278,12 @@ def test_wrong_layout_is_named():
         convert(official_pvt_tiny_state(), 'mmdet-swin')
     assert detect_layout(official_swin_tiny_state()) == 'swin-official'
     assert detect_layout(mmdet_pvt_tiny().state_dict()) == 'mmdet-pvt'
+    assert detect_layout(official_pvtv2_b0_state()) == 'pvtv2-official'
+    assert detect_layout(mmdet_pvtv2('b0').state_dict()) == 'mmdet-pvtv2'
+    with pytest.raises(ValueError, match="--from pvtv2-official"):
+        convert(official_pvtv2_b0_state(), 'pvt-official')
+    with pytest.raises(ValueError, match="--from mmdet-pvt$"):
+        convert(mmdet_pvt_tiny().state_dict(), 'mmdet-pvtv2')
     assert detect_layout(PVT(arch='tiny').state_dict()) == 'lavit_mm'
     with pytest.raises(ValueError, match='unknown layout'):
         convert({}, 'timm')

@@ -16,6 +16,12 @@ Layouts (key names from the official code and from mmdet 3.x):
   ``layers.{i}.1.0.pos_embed``, ``layers.{i}.1.{j+1}.norm1|attn.attn.in_proj_weight|
   in_proj_bias|attn.attn.out_proj|attn.sr|attn.norm|norm2|ffn.layers.0|ffn.layers.3`` (1x1
   convs), ``layers.{i}.2`` (output norm, PVT v2 only).
+- ``pvtv2-official`` (whai362/PVT v2): as ``pvt-official`` without ``pos_embed{s}``/
+  ``cls_token``, with ``block{s}.{j}.mlp.dwconv.dwconv`` (the MLP's depthwise conv) and one
+  output norm per stage, ``norm{s}``.
+- ``mmdet-pvtv2`` (``PyramidVisionTransformerV2``): as ``mmdet-pvt`` without the position
+  embedding (blocks are ``layers.{i}.1.{j}``), with ``ffn.layers.1`` (depthwise conv) and
+  ``ffn.layers.4`` (fc2).
 - ``swin-official`` (microsoft/Swin-Transformer): ``patch_embed.proj|norm``,
   ``layers.{i}.blocks.{j}.norm1|attn.qkv|attn.proj|attn.relative_position_bias_table|norm2|
   mlp.fc1|mlp.fc2``, ``layers.{i}.downsample.norm|reduction`` (features ordered x0,x1,x2,x3),
@@ -41,11 +47,22 @@ SIGNATURES = {
 }
 
 
+# PVT v2 checkpoints match their v1 family's signature; the MLP's depthwise conv tells them
+V2_MARKERS = {
+    'pvt-official': ('pvtv2-official', re.compile(r'^block\d\.\d+\.mlp\.dwconv\.')),
+    'mmdet-pvt': ('mmdet-pvtv2', re.compile(r'^layers\.\d\.1\.\d+\.ffn\.layers\.1\.weight$')),
+}
+
+
 def detect_layout(state: State) -> str:
     """The layout whose key signature most keys match ('unknown' if none)."""
     counts = {name: sum(bool(sig.match(k)) for k in state) for name, sig in SIGNATURES.items()}
     best = max(counts, key=counts.get)
-    return best if counts[best] else 'unknown'
+    if not counts[best]:
+        return 'unknown'
+    if best in V2_MARKERS and any(V2_MARKERS[best][1].match(k) for k in state):
+        return V2_MARKERS[best][0]
+    return best
 
 
 def _expect(state: State, layout: str) -> None:
@@ -66,8 +83,8 @@ def _unfold_order_from_official(v: torch.Tensor) -> torch.Tensor:
     return v.transpose(-1, -2).reshape(*lead, n)
 
 
-def convert_pvt_official(state: State) -> State:
-    _expect(state, 'pvt-official')
+def convert_pvt_official(state: State, layout: str = 'pvt-official') -> State:
+    _expect(state, layout)
     out = {}
     for k, v in state.items():
         if m := re.match(r'patch_embed(\d)\.(proj|norm)\.(.*)', k):
@@ -79,15 +96,25 @@ def convert_pvt_official(state: State) -> State:
             out[f'stages.{int(m[1]) - 1}.pos_embed.pos_embed'] = v
         elif m := re.match(r'block(\d)\.(\d+)\.(.*)', k):
             rest = m[3].replace('attn.sr.', 'attn.reduce.sr.').replace(
-                'attn.norm.', 'attn.reduce.norm.')
+                'attn.norm.', 'attn.reduce.norm.').replace('mlp.dwconv.dwconv.', 'mlp.dwconv.')
             out[f'stages.{int(m[1]) - 1}.blocks.{m[2]}.{rest}'] = v
-        elif m := re.match(r'norm\.(.*)', k):
+        elif m := re.match(r'norm\.(.*)', k):  # v1: one norm, on the last stage
             out[f'stages.3.norm.{m[1]}'] = v
+        elif m := re.match(r'norm(\d)\.(.*)', k):  # v2: one per stage
+            out[f'stages.{int(m[1]) - 1}.norm.{m[2]}'] = v
     return out
 
 
-def convert_mmdet_pvt(state: State) -> State:
-    _expect(state, 'mmdet-pvt')
+def convert_pvtv2_official(state: State) -> State:
+    return convert_pvt_official(state, 'pvtv2-official')
+
+
+def convert_mmdet_pvt(state: State, layout: str = 'mmdet-pvt') -> State:
+    _expect(state, layout)
+    # mmdet numbers a stage's modules [pos_embed,] blocks...; its FFN is [fc1, (dwconv,) act,
+    # drop, fc2, drop]
+    first_block = 1 if any(re.match(r'layers\.\d\.1\.0\.pos_embed$', k) for k in state) else 0
+    fc2 = '4' if layout == 'mmdet-pvtv2' else '3'
     out = {}
     for k, v in state.items():
         if m := re.match(r'layers\.(\d)\.0\.projection\.(.*)', k):
@@ -99,7 +126,7 @@ def convert_mmdet_pvt(state: State) -> State:
         elif m := re.match(r'layers\.(\d)\.2\.(.*)', k):
             out[f'stages.{m[1]}.norm.{m[2]}'] = v
         elif m := re.match(r'layers\.(\d)\.1\.(\d+)\.(.*)', k):
-            block = f'stages.{m[1]}.blocks.{int(m[2]) - 1}'  # index 0 is the pos embed
+            block = f'stages.{m[1]}.blocks.{int(m[2]) - first_block}'
             rest = m[3]
             if rest.startswith('attn.attn.in_proj_'):
                 kind = rest.rsplit('_', 1)[1]  # weight | bias
@@ -110,11 +137,18 @@ def convert_mmdet_pvt(state: State) -> State:
             rest = rest.replace('attn.attn.out_proj.', 'attn.proj.').replace(
                 'attn.sr.', 'attn.reduce.sr.').replace('attn.norm.', 'attn.reduce.norm.')
             if rest.startswith('ffn.layers.'):
+                if rest.startswith('ffn.layers.1.'):  # the depthwise conv stays a conv
+                    out[f'{block}.{rest.replace("ffn.layers.1.", "mlp.dwconv.")}'] = v
+                    continue
                 rest = rest.replace('ffn.layers.0.', 'mlp.fc1.').replace(
-                    'ffn.layers.3.', 'mlp.fc2.')
+                    f'ffn.layers.{fc2}.', 'mlp.fc2.')
                 v = v.flatten(1) if v.dim() == 4 else v  # 1x1 conv -> linear
             out[f'{block}.{rest}'] = v
     return out
+
+
+def convert_mmdet_pvtv2(state: State) -> State:
+    return convert_mmdet_pvt(state, 'mmdet-pvtv2')
 
 
 def convert_swin_official(state: State) -> State:
@@ -157,6 +191,8 @@ def convert_mmdet_swin(state: State) -> State:
 CONVERTERS: Dict[str, Callable[[State], State]] = {
     'pvt-official': convert_pvt_official,
     'mmdet-pvt': convert_mmdet_pvt,
+    'pvtv2-official': convert_pvtv2_official,
+    'mmdet-pvtv2': convert_mmdet_pvtv2,
     'swin-official': convert_swin_official,
     'mmdet-swin': convert_mmdet_swin,
 }

@@ -1,6 +1,7 @@
 from .hierarchical import HierarchicalViT
 from .lavit import LaViT
 from .pvt import PVT
+from .pvtv2 import PVTv2
 from .swin import Swin
 
-__all__ = ['HierarchicalViT', 'LaViT', 'PVT', 'Swin']
+__all__ = ['HierarchicalViT', 'LaViT', 'PVT', 'PVTv2', 'Swin']

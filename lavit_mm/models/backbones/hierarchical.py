@@ -75,6 +75,13 @@ class HierarchicalViT(BaseModule):
         drop_path_rate: stochastic depth, rising linearly to this over all blocks.
         patch_padding: 'corner' (pad right/bottom) or an int conv padding (0 floors sizes),
             of every stage's patch embedding ('sra') or the first one ('window').
+        overlap_patch_embed: PVT v2's overlapping patch embedding ((2p-1)-wide kernels at
+            stride p, padding p-1) in the same patch embeddings (default: the arch's, else
+            False). Sets the padding: refused with ``patch_padding`` and with ``spt``.
+        use_conv_ffn: PVT v2's depthwise 3x3 conv in every block's MLP (default: the arch's,
+            else False).
+        use_abs_pos_embed: the learned position tables ('sra'; default: the arch's, else
+            True; PVT v2 drops them and relies on the two options above for positions).
         cross_stage_residual: add the previous stage's attention to each stage's first layer
             (kinds that support it, 'sra': on by default there). Windows of consecutive stages
             do not nest (shifted partitions, 2x2 windows per coarser window), so 'window'
@@ -139,6 +146,9 @@ class HierarchicalViT(BaseModule):
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.1,
                  patch_padding: Union[str, int, None] = None,
+                 overlap_patch_embed: Optional[bool] = None,
+                 use_conv_ffn: Optional[bool] = None,
+                 use_abs_pos_embed: Optional[bool] = None,
                  cross_stage_residual: Optional[bool] = None,
                  cross_stage_rank: Optional[int] = None,
                  la_kernel_size: Optional[int] = None,
@@ -166,7 +176,8 @@ class HierarchicalViT(BaseModule):
         self.attention = attention
         kind = self._resolve(name, arch, attention, dict(
             window_size=window_size, pretrain_img_size=pretrain_img_size,
-            patch_padding=patch_padding, la_kernel_size=la_kernel_size,
+            use_abs_pos_embed=use_abs_pos_embed, patch_padding=patch_padding,
+            la_kernel_size=la_kernel_size,
             la_key_stride=la_key_stride, la_head_mix=la_head_mix,
             cross_stage_rank=cross_stage_rank, reattention=reattention, lsa=lsa),
             dp_loss_weight, dp_margin, stage_types)
@@ -197,7 +208,12 @@ class HierarchicalViT(BaseModule):
         self.with_cp = with_cp
         self.check_finite = check_finite
         self.num_features = [s.embed_dims for s in specs]
-        self._check_conv_stem(name, specs, kind, spt, patch_padding)
+        overlap_patch_embed, use_conv_ffn = (
+            bool(self.arch.get(option, False)) if value is None else value
+            for option, value in (('overlap_patch_embed', overlap_patch_embed),
+                                  ('use_conv_ffn', use_conv_ffn)))
+        self._check_embedding_options(name, specs, kind, spt, patch_padding,
+                                      overlap_patch_embed, use_conv_ffn)
         _check_range(name, 'drloc_weight', drloc_weight, 0.)
         if drloc_pairs is not None:
             if not drloc_weight:
@@ -233,7 +249,8 @@ class HierarchicalViT(BaseModule):
                 pos_grid=(size // stride, size // stride) if size else None,
                 cross_stage=(*prev_attention, kind.config['cross_stage_rank'])
                 if cross_stage_residual and prev_attention and spec.depth else None,
-                output_norm=i in norm_stages, shifted_patches=spt and i == 0))
+                output_norm=i in norm_stages, shifted_patches=spt and i == 0,
+                overlap_patch_embed=overlap_patch_embed, conv_ffn=use_conv_ffn))
             channels, start = spec.embed_dims, start + spec.depth
             prev_attention = self.stages[-1].attention_shape() if spec.depth else None
         if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
@@ -272,8 +289,9 @@ class HierarchicalViT(BaseModule):
                                      f'this arch has none (num_va == depths in every '
                                      f'attention stage): remove it, or give an attention '
                                      f'stage LA layers (num_va < depth)')
-        if 'window_size' in self.arch and 'window_size' not in given:
-            given['window_size'] = self.arch['window_size']
+        for key in kind_cls.arch_keys:  # an arch's own default for a kind option
+            if key in self.arch and key not in given:
+                given[key] = self.arch[key]
         kind = kind_cls(name, **given)
         self._check_options(name, kind, given, specs)
         self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
@@ -284,10 +302,27 @@ class HierarchicalViT(BaseModule):
         return kind
 
     @staticmethod
-    def _check_conv_stem(name: str, specs, kind, spt: bool, patch_padding) -> None:
-        """Options of the first patch embedding are refused when stage 1 is 'conv'."""
+    def _check_embedding_options(name: str, specs, kind, spt: bool, patch_padding,
+                                 overlap_patch_embed: bool, use_conv_ffn: bool) -> None:
+        """Options of the patch embeddings: each must have one to change, and the overlapping
+        embedding sets the padding and the projection itself."""
+        for option, value in (('overlap_patch_embed', overlap_patch_embed),
+                              ('use_conv_ffn', use_conv_ffn)):
+            if not isinstance(value, bool):
+                raise TypeError(f'{name}: {option} must be True or False, got {value!r}')
+        if overlap_patch_embed and patch_padding is not None:
+            raise ValueError(f'{name}: overlap_patch_embed pads each patch embedding by p-1 '
+                             f'(PVT v2), so patch_padding={patch_padding!r} cannot apply: '
+                             f'remove one of them')
+        if overlap_patch_embed and spt:
+            raise ValueError(f"{name}: spt and overlap_patch_embed both replace the first "
+                             f"stage's patch embedding: choose one")
         if specs[0].block_type != 'conv':
             return
+        if overlap_patch_embed and kind.patch_merging:
+            raise ValueError(f"{name}: overlap_patch_embed applies to the first stage's patch "
+                             f"embedding with attention={kind.name!r}, and stage 1 is a 'conv' "
+                             f"stage: remove it or make stage 1 'attn'")
         if spt:
             raise ValueError(f"{name}: spt replaces the first stage's patch embedding, and "
                              f"stage 1 is a 'conv' stage (a conv stem): set spt=False or make "

@@ -40,9 +40,14 @@ class PVT(HierarchicalViT):
         'small-32px': small_input(pvt_arch([3, 4, 6, 3])),
     }
 
-    def __init__(self, arch='tiny', patch_padding=0, cross_stage_residual=False, **kwargs):
+    def __init__(self, arch='tiny', patch_padding=None, cross_stage_residual=False, **kwargs):
         if kwargs.get('attention', 'sra') != 'sra':
             raise ValueError(f"PVT: attention={kwargs['attention']!r}: PVT is the 'sra' kind; "
                              f"use Swin or LaViT(attention='window') for windows")
+        overlap = kwargs.get('overlap_patch_embed')
+        if overlap is None and isinstance(arch, dict):
+            overlap = arch.get('overlap_patch_embed')
+        if patch_padding is None and not overlap:
+            patch_padding = 0  # PVT v1 floors sizes (the overlapping embedding sets its own)
         super().__init__(arch=arch, patch_padding=patch_padding,
                          cross_stage_residual=cross_stage_residual, **kwargs)

@@ -3,7 +3,8 @@
 
 A preset may hold any number of stages; per-stage keys an attention kind needs (``sr_ratios``
 for 'sra') are named by the kind (``AttentionKind.stage_keys``), and a kind-level key
-(``window_size`` for 'window') by ``AttentionKind.arch_keys``.
+(``window_size`` for 'window') by ``AttentionKind.arch_keys``; :data:`COMMON_ARCH_KEYS` apply
+to every kind.
 """
 import copy
 import dataclasses
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'patch_sizes', 'num_va')
+# arch-level defaults of backbone options every kind takes (PVT v2's parts): a preset is the
+# whole model; an explicit backbone argument wins
+COMMON_ARCH_KEYS = ('overlap_patch_embed', 'use_conv_ffn')
 # per-stage list key -> StageSpec field
 _FIELDS = dict(embed_dims='embed_dims', depths='depth', num_heads='num_heads',
                mlp_ratios='mlp_ratio', patch_sizes='patch_size', num_va='num_va',
@@ -70,6 +74,7 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
     arch = copy.deepcopy(arch)
     arch.setdefault('patch_sizes', [4] + [2] * (len(arch.get('depths', [])) - 1))
     arch.setdefault('num_va', list(arch.get('depths', [])))
+    arch_keys = tuple(arch_keys) + COMMON_ARCH_KEYS
     unknown = sorted(set(arch) - set(keys) - set(arch_keys))
     if unknown:
         raise ValueError(f"{owner}: arch keys {unknown} do not apply to attention={kind!r}; "

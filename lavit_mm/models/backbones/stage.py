@@ -36,31 +36,33 @@ class Stage(nn.Module):
             random initial values in the same order as before this argument existed.
         output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
         shifted_patches: SPT in the patch embedding (``layers/embed.py``; first stage).
+        overlap_patch_embed: PVT v2's overlapping patch embedding (``layers/embed.py``).
+        conv_ffn: PVT v2's depthwise conv in every block's MLP (``layers/block.py``).
     """
 
     def __init__(self, spec: StageSpec, kind: AttentionKind, *, index: int, in_channels: int,
                  layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
                  act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
                  cross_stage: Optional[Tuple[int, int, int]] = None,
-                 output_norm: bool = False, shifted_patches: bool = False):
+                 output_norm: bool = False, shifted_patches: bool = False,
+                 overlap_patch_embed: bool = False, conv_ffn: bool = False):
         super().__init__()
         if kind.patch_merging and index > 0:
             self.patch_embed = PatchMerging(in_channels, spec.embed_dims, norm_cfg)
         else:
             self.patch_embed = PatchEmbed(in_channels, spec.embed_dims, spec.patch_size,
                                           kind.config['patch_padding'], norm_cfg,
-                                          shifted_patches)
+                                          shifted_patches, overlap_patch_embed)
         self.pos_embed = PositionEmbedding(pos_grid, spec.embed_dims, drop_rate) \
             if kind.position_embedding else None
-        self.pos_drop = nn.Dropout(drop_rate) \
-            if not kind.position_embedding and index == 0 else None
+        self.pos_drop = nn.Dropout(drop_rate) if kind.embed_dropout and index == 0 else None
         args = dataclasses.replace(layer_args, dims=spec.embed_dims, num_heads=spec.num_heads)
         self.blocks = nn.ModuleList([
             TransformerBlock(
                 spec.embed_dims,
                 kind.less(args, spec, j) if spec.is_less_attention(j) else
                 kind.vanilla(args, spec, j),
-                spec.mlp_ratio, drop_rate, drop_path_rates[j], act_cfg, norm_cfg)
+                spec.mlp_ratio, drop_rate, drop_path_rates[j], act_cfg, norm_cfg, conv_ffn)
             for j in range(spec.depth)
         ])
         self.cross_stage = CrossStageResidual(cross_stage[0], cross_stage[1], spec.num_heads,

@@ -64,29 +64,38 @@ class ShiftedPatchProjection(nn.Module):
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping patch embedding: a stride-``patch_size`` conv, then a norm.
+    """Patch embedding: a stride-``patch_size`` conv, then a norm.
 
     Args:
         padding: ``'corner'`` pads the right/bottom border up to a multiple of the patch size
             (no pixel is dropped); an int is the conv's own padding (``0`` floors the output
             size, as mmdet's PVT v1 does).
         shifted_patches: SPT (:class:`ShiftedPatchProjection`) in place of the conv.
+        overlap: PVT v2's overlapping patch embedding: a (2p-1) x (2p-1) conv at stride p
+            with padding p-1 (7/4/3 for p=4, 3/2/1 for p=2), so neighbouring patches share
+            pixels and a side of n gives ceil(n/p) tokens. Sets the padding itself.
     """
 
     def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
                  padding: Union[str, int] = 'corner', norm_cfg=dict(type='LN'),
-                 shifted_patches: bool = False):
+                 shifted_patches: bool = False, overlap: bool = False):
         super().__init__()
+        if overlap:
+            if shifted_patches:
+                raise ValueError('overlap_patch_embed and spt both define the first patch '
+                                 'embedding: choose one')
+            padding = patch_size - 1
         if padding != 'corner' and (isinstance(padding, bool) or not isinstance(padding, int)
                                     or padding < 0):
             raise ValueError(f"patch_padding must be 'corner' or an int >= 0, got {padding!r}")
         self.in_channels = in_channels
         self.patch_size = patch_size
+        self.kernel_size = 2 * patch_size - 1 if overlap else patch_size
         self.padding = padding
         conv_pad = padding if isinstance(padding, int) else 0
         self.proj = ShiftedPatchProjection(in_channels, embed_dims, patch_size, conv_pad) \
             if shifted_patches else \
-            nn.Conv2d(in_channels, embed_dims, patch_size, patch_size, conv_pad)
+            nn.Conv2d(in_channels, embed_dims, self.kernel_size, patch_size, conv_pad)
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if norm_cfg else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
@@ -95,8 +104,9 @@ class PatchEmbed(nn.Module):
         p = self.patch_size
         if self.padding == 'corner':
             x = F.pad(x, (0, -W % p, 0, -H % p))
-        elif H + 2 * self.padding < p or W + 2 * self.padding < p:
-            raise ValueError(f'a {H}x{W} map is smaller than one {p}x{p} patch')
+        elif H + 2 * self.padding < self.kernel_size or W + 2 * self.padding < self.kernel_size:
+            k = self.kernel_size
+            raise ValueError(f'a {H}x{W} map is smaller than one {k}x{k} patch')
         x = self.proj(x)  # (B, C, H/p, W/p)
         hw = (x.shape[2], x.shape[3])
         return self.norm(nchw_to_nlc(x)), hw  # (B, N, C)

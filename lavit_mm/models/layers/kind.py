@@ -58,7 +58,10 @@ class AttentionKind:
             listed here, and not common to all kinds, are refused for this kind).
         stage_keys: per-stage arch keys the kind needs (e.g. ``sr_ratios``).
         arch_keys: arch-level keys it takes (e.g. ``window_size``).
-        position_embedding: stages add a learned absolute position table.
+        position_embedding: stages add a learned absolute position table (a kind may make
+            it an option, as 'sra' does with ``use_abs_pos_embed``).
+        embed_dropout: a dropout (``drop_rate``) after the first patch embedding, for kinds
+            without a position table there (Swin's ``drop_after_pos``).
         patch_merging: stages after the first embed patches by Swin's 2x2 merging (else a
             conv patch embedding in every stage).
         norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
@@ -70,6 +73,7 @@ class AttentionKind:
     stage_keys: ClassVar[Tuple[str, ...]] = ()
     arch_keys: ClassVar[Tuple[str, ...]] = ()
     position_embedding: ClassVar[bool] = False
+    embed_dropout: ClassVar[bool] = False
     patch_merging: ClassVar[bool] = False
     norm_feeds_next: ClassVar[bool] = True
     cross_stage_residual: ClassVar[bool] = False

@@ -183,18 +183,32 @@ class SpatialReductionKind(AttentionKind):
     """'sra': PVT's spatial-reduction attention in every stage (conv patch embedding, learned
     position table, normalised output feeding the next stage), with the cross-stage residual.
 
-    Options: ``patch_padding`` (every stage's patch embedding), ``pretrain_img_size`` (the
-    position tables' grid), ``la_kernel_size`` (Theta/Psi kernel), ``la_key_stride``,
-    ``la_head_mix``, ``cross_stage_rank``, ``reattention`` and ``lsa`` (VA layers; LSA's own
-    key is the key cell holding the query, ``locality.py``).
+    Options: ``patch_padding`` (every stage's patch embedding), ``use_abs_pos_embed`` (the
+    position tables; PVT v2 has none), ``pretrain_img_size`` (their grid), ``la_kernel_size``
+    (Theta/Psi kernel), ``la_key_stride``, ``la_head_mix``, ``cross_stage_rank``,
+    ``reattention`` and ``lsa`` (VA layers; LSA's own key is the key cell holding the query,
+    ``locality.py``). An arch may set ``use_abs_pos_embed`` (an arch-level key).
     """
     name = 'sra'
-    options = dict(patch_padding='corner', pretrain_img_size=224, la_kernel_size=3,
-                   la_key_stride=1, la_head_mix=False, cross_stage_rank=16,
+    options = dict(patch_padding='corner', use_abs_pos_embed=True, pretrain_img_size=224,
+                   la_kernel_size=3, la_key_stride=1, la_head_mix=False, cross_stage_rank=16,
                    reattention=False, lsa=False)
     stage_keys = ('sr_ratios', )
-    position_embedding = True
+    arch_keys = ('use_abs_pos_embed', )
     cross_stage_residual = True
+
+    def __init__(self, owner: str, **options):
+        super().__init__(owner, **options)
+        if not isinstance(self.config['use_abs_pos_embed'], bool):
+            raise TypeError(f"{owner}: use_abs_pos_embed must be True or False, got "
+                            f"{self.config['use_abs_pos_embed']!r}")
+        if not self.config['use_abs_pos_embed'] and 'pretrain_img_size' in options:
+            raise ValueError(f'{owner}: pretrain_img_size sizes the position tables, which '
+                             f'use_abs_pos_embed=False leaves out: remove it')
+
+    @property
+    def position_embedding(self) -> bool:
+        return bool(self.config['use_abs_pos_embed'])
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return SRAttention(args, stage.sr_ratio)

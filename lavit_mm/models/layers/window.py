@@ -219,6 +219,7 @@ class ShiftedWindowKind(AttentionKind):
                    reattention=False, lsa=False)
     arch_keys = ('window_size', )
     patch_merging = True
+    embed_dropout = True
     norm_feeds_next = False
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
