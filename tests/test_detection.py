@@ -42,7 +42,8 @@ def test_synthetic_set_is_exact_coco_layout(coco_root):
 
 
 CONFIGS = {  # config: (backbone class, arch depths, FPN inputs, FPN start level)
-    'retinanet_lavit_t': ('LaViT', [2, 2, 2, 2], [64, 128, 320, 512], 1),
+    'retinanet_lavit_t': ('LaViT', [2, 3, 2, 1], [64, 128, 320, 512], 1),
+    'retinanet_pvtv2_b2': ('PVTv2', [3, 4, 6, 3], [64, 128, 320, 512], 1),
     'retinanet_lavit_s': ('LaViT', [3, 4, 6, 3], [64, 128, 320, 512], 1),
     'retinanet_lavit_b': ('LaViT', [3, 4, 18, 3], [64, 128, 320, 512], 1),
     'retinanet_pvt_s': ('PVT', [3, 4, 6, 3], [64, 128, 320, 512], 1),

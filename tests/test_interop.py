@@ -237,7 +237,7 @@ def test_official_pvtv2_checkpoint_round_trip(tmp_path, size):
 def test_lavit_loads_converted_pvt_and_reports_exact_keys(tmp_path):
     path = tmp_path / 'pvt_tiny_ours.pth'
     torch.save({'state_dict': convert(official_pvt_tiny_state(), 'pvt-official')}, path)
-    model = LaViT(arch='tiny')
+    model = LaViT(arch='pvt1-tiny')
     report = load_pretrained(model, str(path))
     la = [f'stages.{i}.blocks.{j}' for i, s in enumerate(model.stages)
           for j, b in enumerate(s.blocks) if b.is_less_attention]
@@ -256,6 +256,42 @@ def test_lavit_loads_converted_pvt_and_reports_exact_keys(tmp_path):
     # LA-only parameters keep their identity init: the LA layer reuses the VA attention
     theta = model.stages[1].blocks[1].attn.theta.weight
     assert theta[:, 0, 1, 1].tolist() == [1, 1] and theta.abs().sum().item() == 2
+
+
+def test_lavit_loads_official_pvtv2_weights_end_to_end(tmp_path):
+    """Official-layout PVTv2-b0 file -> the converter CLI -> a LaViT of b0's widths with LA
+    layers: every VA weight loads, LA layers keep v (the second half of kv) and report q/k
+    unused, and their Theta/Psi and the cross-stage maps keep their identity/zero init."""
+    import subprocess
+    import sys
+    from lavit_mm.models.backbones.lavit import less_attention
+    src, dst = tmp_path / 'pvt_v2_b0.pth', tmp_path / 'pvt_v2_b0_ours.pth'
+    state = official_pvtv2_b0_state()
+    torch.save(state, src)
+    subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', 'pvtv2-official',
+                    str(src), str(dst)], check=True)
+    model = LaViT(arch=less_attention(PVTv2.arch_zoo['b0']))
+    report = load_pretrained(model, str(dst))
+    la = [f'stages.{i}.blocks.{j}' for i, s in enumerate(model.stages)
+          for j, b in enumerate(s.blocks) if b.is_less_attention]
+    assert la == ['stages.1.blocks.1', 'stages.2.blocks.1', 'stages.3.blocks.1']
+    assert set(report.missing) == {f'{b}.attn.{t}.weight' for b in la for t in (
+        'theta', 'psi')} | {f'stages.{i}.cross_stage.{p}' for i in (1, 2, 3)
+                            for p in ('query_map', 'key_map')}
+    assert set(report.unused) == {f'{b}.attn.{t}.{p}' for b in la for t in ('q', 'kv')
+                                  for p in ('weight', 'bias')}
+    torch.testing.assert_close(model.stages[3].blocks[1].attn.v.weight,
+                               state['block4.1.attn.kv.weight'][256:])
+    torch.testing.assert_close(model.stages[0].blocks[0].mlp.dwconv.weight,
+                               state['block1.0.mlp.dwconv.dwconv.weight'])
+    # with the LA layers reusing the VA attention and a zero residual, the LaViT is the PVTv2
+    # except where an LA layer's attention differs from the layer before it: stage 1 (all VA)
+    # is exactly the PVTv2's
+    pvtv2 = PVTv2(arch='b0', drop_path_rate=0.)
+    load_pretrained(pvtv2, str(dst))
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(x)[0], pvtv2.eval()(x)[0])
 
 
 def test_lavit_window_loads_converted_swin(tmp_path):

@@ -221,7 +221,7 @@ def test_classification_checkpoint_initialises_detector_and_segmentor(imagenet_r
     runner = build_runner(cfg, 'train')
     runner.train()
     trained = {k: v.clone() for k, v in runner.model.backbone.state_dict().items()}
-    fresh = type(runner.model.backbone)(arch='tiny', out_indices=(3, ))
+    fresh = type(runner.model.backbone)(arch=runner.model.backbone.arch, out_indices=(3, ))
     fresh.init_weights()
     assert any(not torch.equal(trained[k], v) for k, v in fresh.state_dict().items())
     ckpt = str(tmp_path / 'epoch_1.pth')

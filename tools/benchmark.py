@@ -24,13 +24,19 @@ from lavit_mm.analysis.benchmark import (PRECISIONS, SHAPES, precision_suffix, r
 from lavit_mm.analysis.detector_benchmark import detector_markdown, run_detector_benchmark
 from lavit_mm.models.model_spec import PRESETS
 
-DEFAULT_MODELS = ['lavit_s', 'lavit_s_ks2', 'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s',
-                  'mmdet_pvtv2_b2', 'swin_t', 'mmdet_swin_t']
+DEFAULT_MODELS = ['lavit_s', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'lavit1_s', 'lavit1_s_ks2',
+                  'lavit_s_lite', 'pvt_s', 'mmdet_pvt_s', 'swin_t', 'mmdet_swin_t']
 SUMMARY = [  # (what, numerator, denominator, measure)
-    ('LaViT-S / PVT-S forward latency', 'lavit_s', 'pvt_s', 'forward_ms'),
-    ('LaViT-S / PVT-S FLOPs', 'lavit_s', 'pvt_s', 'gflops'),
-    ('LaViT-S (la_key_stride=2) / PVT-S forward latency', 'lavit_s_ks2', 'pvt_s', 'forward_ms'),
-    ('LaViT-S (la_key_stride=2) / PVT-S FLOPs', 'lavit_s_ks2', 'pvt_s', 'gflops'),
+    ('LaViT-S / PVTv2-b2 forward latency', 'lavit_s', 'pvtv2_b2', 'forward_ms'),
+    ('LaViT-S / PVTv2-b2 training step', 'lavit_s', 'pvtv2_b2', 'train_ms'),
+    ('LaViT-S / PVTv2-b2 FLOPs', 'lavit_s', 'pvtv2_b2', 'gflops'),
+    ('ours / mmdet PVTv2-b2 forward latency', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'forward_ms'),
+    ('ours / mmdet PVTv2-b2 training step', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'train_ms'),
+    ('LaViT-S v1 / PVT-S forward latency', 'lavit1_s', 'pvt_s', 'forward_ms'),
+    ('LaViT-S v1 / PVT-S FLOPs', 'lavit1_s', 'pvt_s', 'gflops'),
+    ('LaViT-S v1 (la_key_stride=2) / PVT-S forward latency', 'lavit1_s_ks2', 'pvt_s',
+     'forward_ms'),
+    ('LaViT-S v1 (la_key_stride=2) / PVT-S FLOPs', 'lavit1_s_ks2', 'pvt_s', 'gflops'),
     ('LaViT-S lite / PVT-S forward latency', 'lavit_s_lite', 'pvt_s', 'forward_ms'),
     ('LaViT-S lite / PVT-S FLOPs', 'lavit_s_lite', 'pvt_s', 'gflops'),
     ('ours / mmdet PVT-S forward latency', 'pvt_s', 'mmdet_pvt_s', 'forward_ms'),
@@ -39,13 +45,14 @@ SUMMARY = [  # (what, numerator, denominator, measure)
      'train_peak_mb'),
     ('PVT-S with_cp / without, train peak memory', 'pvt_s (with_cp)', 'pvt_s', 'train_peak_mb'),
 ]
-DETECTOR_MODELS = ['lavit_s', 'pvt_s', 'swin_t', 'lavit_s_lite', 'mmdet_pvt_s', 'mmdet_pvtv2_b2',
-                   'mmdet_swin_t']
+DETECTOR_MODELS = ['lavit_s', 'pvtv2_b2', 'pvt_s', 'swin_t', 'lavit_s_lite', 'mmdet_pvt_s',
+                   'mmdet_pvtv2_b2', 'mmdet_swin_t']
 DETECTOR_SUMMARY = [  # the targets, on the whole-detector training step
     ('ours / mmdet PVT-S detector step', 'pvt_s', 'mmdet_pvt_s', 'train_ms'),
     ('ours / mmdet PVT-S detector peak memory', 'pvt_s', 'mmdet_pvt_s', 'train_peak_mb'),
     ('ours / mmdet Swin-T detector step', 'swin_t', 'mmdet_swin_t', 'train_ms'),
-    ('LaViT-S / PVT-S detector step', 'lavit_s', 'pvt_s', 'train_ms'),
+    ('ours / mmdet PVTv2-b2 detector step', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'train_ms'),
+    ('LaViT-S / PVTv2-b2 detector step', 'lavit_s', 'pvtv2_b2', 'train_ms'),
 ]
 
 

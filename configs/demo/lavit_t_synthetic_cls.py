@@ -11,7 +11,8 @@ data_root = 'data/synthetic_imagenet'
 metainfo = dict(classes=('circle', 'square', 'star', 'triangle'))
 max_epochs = 15
 
-model = dict(backbone=dict(drop_path_rate=0.0), head=dict(num_classes=4),
+# the PVT v1-based LaViT-T (arch 'pvt1-tiny'), which its recorded runs used
+model = dict(backbone=dict(arch='pvt1-tiny', drop_path_rate=0.0), head=dict(num_classes=4),
              train_cfg=dict(_delete_=True))
 data_preprocessor = dict(num_classes=4)
 

@@ -13,6 +13,7 @@ image_scale = (256, 256)
 max_iters = 300
 
 model = dict(
+    backbone=dict(arch='pvt1-tiny'),  # the PVT v1-based LaViT-T its recorded runs used
     neck=dict(out_channels=128),
     bbox_head=dict(num_classes=4, in_channels=128, feat_channels=128, stacked_convs=2))
 

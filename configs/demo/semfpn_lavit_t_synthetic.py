@@ -13,6 +13,7 @@ crop_size = (128, 128)
 max_iters = 300
 
 model = dict(
+    backbone=dict(arch='pvt1-tiny'),  # the PVT v1-based LaViT-T its recorded runs used
     data_preprocessor=dict(size=crop_size),
     neck=dict(out_channels=128),
     decode_head=dict(in_channels=[128] * 4, channels=64, num_classes=5))

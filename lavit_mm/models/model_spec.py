@@ -18,6 +18,12 @@ PRESETS: Dict[str, dict] = {
     'lavit_s': dict(type='lavit_mm.LaViT', arch='small'),
     'lavit_b': dict(type='lavit_mm.LaViT', arch='base'),
     'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2),
+    # the first LaViT presets, PVT v1 with LA layers (the rows recorded before the
+    # paper-sized presets took the plain names)
+    'lavit1_t': dict(type='lavit_mm.LaViT', arch='pvt1-tiny'),
+    'lavit1_s': dict(type='lavit_mm.LaViT', arch='pvt1-small'),
+    'lavit1_b': dict(type='lavit_mm.LaViT', arch='pvt1-base'),
+    'lavit1_s_ks2': dict(type='lavit_mm.LaViT', arch='pvt1-small', la_key_stride=2),
     # + Less-Attention in stage 1 too (one VA layer per stage at its start)
     'lavit_s_lite': dict(type='lavit_mm.LaViT', la_key_stride=2,
                          arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
@@ -27,6 +33,10 @@ PRESETS: Dict[str, dict] = {
     'pvt_t': dict(type='lavit_mm.PVT', arch='tiny'),
     'pvt_s': dict(type='lavit_mm.PVT', arch='small'),
     'pvt_m': dict(type='lavit_mm.PVT', arch='medium'),
+    'pvtv2_b0': dict(type='lavit_mm.PVTv2', arch='b0'),
+    'pvtv2_b1': dict(type='lavit_mm.PVTv2', arch='b1'),
+    'pvtv2_b2': dict(type='lavit_mm.PVTv2', arch='b2'),
+    'pvtv2_b3': dict(type='lavit_mm.PVTv2', arch='b3'),
     'swin_t': dict(type='lavit_mm.Swin', arch='tiny'),
     'mmdet_pvt_s': dict(type='mmdet.PyramidVisionTransformer', num_layers=[3, 4, 6, 3]),
     'mmdet_pvt_t': dict(type='mmdet.PyramidVisionTransformer', num_layers=[2, 2, 2, 2]),

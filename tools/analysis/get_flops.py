@@ -1,6 +1,6 @@
 """Params and FLOPs (mmengine analysis) of backbones, classification form and dense form.
 
-    python tools/analysis/get_flops.py                       # LaViT-T/S/B and PVT-T/S/M
+    python tools/analysis/get_flops.py          # LaViT-T/S/B, PVTv2-b0..b3, PVT-T/S/M, ...
     python tools/analysis/get_flops.py --models LaViT:tiny LaViT:tiny:window \
         --dense-shape 800 1333
 """
@@ -9,8 +9,9 @@ import argparse
 from lavit_mm.analysis import ClassificationForm, count_flops, count_params
 from lavit_mm.registry import MODELS
 
-DEFAULT = ['PVT:tiny', 'PVT:small', 'PVT:medium', 'Swin:tiny', 'LaViT:tiny', 'LaViT:small',
-           'LaViT:base', 'LaViT:tiny:window']
+DEFAULT = ['LaViT:tiny', 'LaViT:small', 'LaViT:base', 'PVTv2:b0', 'PVTv2:b1', 'PVTv2:b2',
+           'PVTv2:b3', 'PVT:tiny', 'PVT:small', 'PVT:medium', 'LaViT:pvt1-tiny',
+           'LaViT:pvt1-small', 'LaViT:pvt1-base', 'Swin:tiny', 'LaViT:tiny:window']
 
 
 def main():

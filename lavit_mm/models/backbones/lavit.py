@@ -1,31 +1,42 @@
 """LaViT (Zhang et al., CVPR 2024): Less-Attention Vision Transformer.
 
-Presets (our choice), stage 1 all Vanilla Attention, stages 2-4 the first ceil(L/2) layers VA
-and the rest Less-Attention:
-- ``attention='sra'``: tiny/small/base with PVT-Tiny/Small/Medium widths, depths, heads and
-  MLP ratios; the cross-stage attention residual is on;
-- ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads;
-- ``tiny-32px``/``small-32px`` (sra) and ``tiny-32px`` (window): the same for 28-64 px images
-  (2x2 patches, smaller reductions/windows; see ``pvt.small_input``, ``swin.small_input_windows``).
+Presets (our choice; the paper's depths and widths are not public, docs/design.md):
+- ``attention='sra'``, ``tiny``/``small``/``base``: the paper's budgets (10.9M / 1.6 GFLOPs,
+  22.4M / 3.3, 39.6M / 6.1 as ImageNet classifiers at 224) on PVT v2's parts (overlapping
+  patch embedding, depthwise conv in the MLP, no position table): PVTv2-b1/b2/b3 widths and
+  heads, MLP ratio 4 in every stage, depths [2, 3, 2, 1] / b2's / b3's; stage 1 all Vanilla
+  Attention, later stages the first ceil(L/3) layers VA and the rest LA (:func:`less_attention`);
+  the cross-stage attention residual is on;
+- ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: the first presets, PVT v1-Tiny/Small/Medium with
+  the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.89, 23.4M / 3.71, 41.9M / 6.42);
+- ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2);
+- ``-32px`` forms of the sra presets and of window ``tiny``, for 28-64 px images (2x2
+  patches, smaller reductions/windows; see ``pvt.small_input``, ``swin.small_input_windows``).
 """
 import math
 
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
+from .pvtv2 import pvtv2_arch
 from .swin import small_input_windows, swin_arch
 
 
-def less_attention(arch: dict) -> dict:
-    """Stage 1 all VA; later stages ceil(L/2) VA layers, then LA."""
+def less_attention(arch: dict, va_share: int = 2) -> dict:
+    """Stage 1 all VA; in later stages the first ceil(L / va_share) layers VA, then LA."""
     depths = arch['depths']
-    return dict(arch, num_va=[depths[0]] + [math.ceil(d / 2) for d in depths[1:]])
+    return dict(arch, num_va=[depths[0]] + [math.ceil(d / va_share) for d in depths[1:]])
+
+
+def paper_budget(depths) -> dict:
+    """A paper-sized preset: PVTv2-b1..b3 widths and heads, MLP ratio 4, a third VA."""
+    return less_attention(pvtv2_arch(64, depths, mlp_ratios=(4, 4, 4, 4)), va_share=3)
 
 
 @MODELS.register_module()
 class LaViT(HierarchicalViT):
     """Less-Attention Vision Transformer. ``arch``: tiny, small, base, tiny-32px, small-32px
-    (sra), tiny-32px (window), or a dict.
+    and their ``pvt1-`` forms (sra), tiny, small, base, tiny-32px (window), or a dict.
 
     Args:
         attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin).
@@ -37,11 +48,16 @@ class LaViT(HierarchicalViT):
     """
     default_dp_loss_weight = 1.0
     arch_zoo = {
-        'tiny': less_attention(pvt_arch([2, 2, 2, 2])),
-        'small': less_attention(pvt_arch([3, 4, 6, 3])),
-        'base': less_attention(pvt_arch([3, 4, 18, 3])),
-        'tiny-32px': less_attention(small_input(pvt_arch([2, 2, 2, 2]))),
-        'small-32px': less_attention(small_input(pvt_arch([3, 4, 6, 3]))),
+        'tiny': paper_budget([2, 3, 2, 1]),
+        'small': paper_budget([3, 4, 6, 3]),
+        'base': paper_budget([3, 4, 18, 3]),
+        'tiny-32px': small_input(paper_budget([2, 3, 2, 1])),
+        'small-32px': small_input(paper_budget([3, 4, 6, 3])),
+        'pvt1-tiny': less_attention(pvt_arch([2, 2, 2, 2])),
+        'pvt1-small': less_attention(pvt_arch([3, 4, 6, 3])),
+        'pvt1-base': less_attention(pvt_arch([3, 4, 18, 3])),
+        'pvt1-tiny-32px': less_attention(small_input(pvt_arch([2, 2, 2, 2]))),
+        'pvt1-small-32px': less_attention(small_input(pvt_arch([3, 4, 6, 3]))),
     }
     window_arch_zoo = {
         'tiny': less_attention(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
