@@ -184,7 +184,8 @@ def test_analyze_attention_tool_end_to_end(tmp_path):
         image = mpimg.imread(out / f'{png}.png')
         assert image.shape[0] > 100 and image.std() > 0
     rows = list(csv.DictReader(open(out / 'attention_similarity.csv')))
-    pairs = sum(d * (d - 1) // 2 for d in (2, 2, 2, 2) + (2, 2, 6, 2))
+    depths = LaViT.arch_zoo['tiny']['depths'] + Swin.arch_zoo['tiny']['depths']
+    pairs = sum(d * (d - 1) // 2 for d in depths)
     assert sum(r['measure'] == 'cross_layer' for r in rows) == pairs
     assert sum(r['measure'] == 'cross_head_mean' for r in rows) == 8 + 12
     entropy = [float(r['value']) for r in rows if r['measure'] == 'entropy_ratio']

@@ -6,8 +6,8 @@ from lavit_mm.models import PVT, LaViT
 
 
 def test_unknown_preset_lists_the_presets():
-    with pytest.raises(ValueError, match=r"unknown arch 'huge'.*\['base', 'small', "
-                                         r"'small-32px', 'tiny', 'tiny-32px'\]"):
+    with pytest.raises(ValueError, match=r"unknown arch 'huge'.*\['base', 'pvt1-base', "
+                                         r"'pvt1-small', .*'tiny', 'tiny-32px'\]"):
         LaViT(arch='huge')
 
 
@@ -59,6 +59,6 @@ def test_input_smaller_than_a_patch():
 
 
 def test_tiny_inputs_work_with_corner_padding():
-    model = LaViT(arch='tiny').eval()  # pads up to whole patches
+    model = LaViT(arch='pvt1-tiny').eval()  # pads up to whole patches
     outs = model(torch.randn(1, 3, 20, 9))
     assert [tuple(o.shape[-2:]) for o in outs] == [(5, 3), (3, 2), (2, 1), (1, 1)]
