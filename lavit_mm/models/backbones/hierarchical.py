@@ -242,13 +242,18 @@ class HierarchicalViT(BaseModule):
                     norm_feeds_next=kind.norm_feeds_next))
                 channels, start, prev_attention = spec.embed_dims, start + spec.depth, None
                 continue
+            inherits = spec.depth > 0 and spec.num_va == 0
+            if inherits:
+                self._check_inheritance(name, i, kind, prev_attention)
             self.stages.append(Stage(
                 spec, kind, index=i, in_channels=channels, layer_args=layer_args,
                 drop_path_rates=dpr[start:start + spec.depth], drop_rate=drop_rate,
                 act_cfg=act_cfg, norm_cfg=norm_cfg,
                 pos_grid=(size // stride, size // stride) if size else None,
                 cross_stage=(*prev_attention, kind.config['cross_stage_rank'])
-                if cross_stage_residual and prev_attention and spec.depth else None,
+                if cross_stage_residual and prev_attention and spec.depth and not inherits
+                else None,
+                inherits=prev_attention if inherits else None,
                 output_norm=i in norm_stages, shifted_patches=spt and i == 0,
                 overlap_patch_embed=overlap_patch_embed, conv_ffn=use_conv_ffn))
             channels, start = spec.embed_dims, start + spec.depth
@@ -331,6 +336,20 @@ class HierarchicalViT(BaseModule):
             raise ValueError(f"{name}: patch_padding applies to the first stage's patch "
                              f"embedding with attention={kind.name!r}, and stage 1 is a 'conv' "
                              f"stage: remove it or make stage 1 'attn'")
+
+    @staticmethod
+    def _check_inheritance(name: str, index: int, kind, prev_attention) -> None:
+        """A stage of LA layers only (num_va=0) needs an attention to inherit, on grids that
+        nest in its own."""
+        if not kind.cross_stage_residual:
+            raise ValueError(f'{name}: stage {index} has num_va=0 (LA layers only, inheriting '
+                             f'the previous stage\'s attention), and attention={kind.name!r} '
+                             f'does not carry attention across stages (its windows do not '
+                             f'nest): give the stage a VA layer (num_va >= 1)')
+        if prev_attention is None:
+            raise ValueError(f"{name}: stage {index} has num_va=0 (LA layers only) and the "
+                             f"stage before it computes no attention (a 'conv' stage or depth "
+                             f"0): give it a VA layer (num_va >= 1)")
 
     @staticmethod
     def _check_init_cfg(name: str, init_cfg) -> None:

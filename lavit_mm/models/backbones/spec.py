@@ -33,7 +33,9 @@ class StageSpec:
         num_heads: attention heads; divides ``embed_dims``.
         mlp_ratio: MLP hidden width / C.
         patch_size: stride of the stage's patch embedding.
-        num_va: leading VA layers, in [1, depth] (an LA layer reuses the attention before it).
+        num_va: leading VA layers, in [1, depth] (an LA layer reuses the attention before it);
+            0 after the first stage makes a stage of LA layers only, whose first layer
+            inherits the previous stage's last attention (``layers/cross_stage.py``).
         sr_ratio: spatial reduction of keys/values ('sra' only).
         block_type: 'attn' (the attention kind's blocks) or 'conv' (CoAtNet's MBConv blocks,
             ``conv_stage.py``; heads, MLP ratio, ``num_va`` and ``sr_ratio`` unused).
@@ -94,9 +96,11 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
         if s.embed_dims % s.num_heads:
             raise ValueError(f'{owner}: stage {i}: embed_dims {s.embed_dims} not divisible '
                              f'by num_heads {s.num_heads}')
-        if not (s.depth == 0 or 1 <= s.num_va <= s.depth):
-            raise ValueError(f'{owner}: stage {i}: num_va={s.num_va} must be in [1, depth='
-                             f'{s.depth}]: an LA layer needs a VA layer before it in its stage')
+        if not (s.depth == 0 or (1 if i == 0 else 0) <= s.num_va <= s.depth):
+            raise ValueError(f'{owner}: stage {i}: num_va={s.num_va} must be in '
+                             f'[{1 if i == 0 else 0}, depth={s.depth}]: an LA layer reuses the '
+                             f'attention before it, which the first stage must compute '
+                             f'(later stages may inherit it: num_va=0)')
         if s.sr_ratio is not None and s.sr_ratio < 1:
             raise ValueError(f'{owner}: stage {i}: sr_ratio must be >= 1, got {s.sr_ratio}')
     return arch, specs

@@ -17,6 +17,7 @@ from mmcv.cnn import build_norm_layer
 from ...grid import HW
 from ..layers import (AttentionKind, AttentionState, CrossStageResidual, LayerArgs, PatchEmbed,
                       PatchMerging, PositionEmbedding, TransformerBlock, nlc_to_nchw)
+from ..layers.cross_stage import inherited_attention
 from .spec import StageSpec
 
 
@@ -32,7 +33,10 @@ class Stage(nn.Module):
         drop_path_rates: one per block.
         pos_grid: token grid of the position table (kinds with one).
         cross_stage: (heads, per-head width, rank) of the residual from the previous stage's
-            last attention, or None. Built after the blocks, so that a seeded model draws its
+            last attention, or None.
+        inherits: (heads, per-head width) of the previous stage's last attention, for a stage
+            of LA layers only (``spec.num_va == 0``): its first layer starts from that
+            attention (``layers/cross_stage.inherited_attention``). Built after the blocks, so that a seeded model draws its
             random initial values in the same order as before this argument existed.
         output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
         shifted_patches: SPT in the patch embedding (``layers/embed.py``; first stage).
@@ -44,6 +48,7 @@ class Stage(nn.Module):
                  layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
                  act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
                  cross_stage: Optional[Tuple[int, int, int]] = None,
+                 inherits: Optional[Tuple[int, int]] = None,
                  output_norm: bool = False, shifted_patches: bool = False,
                  overlap_patch_embed: bool = False, conv_ffn: bool = False):
         super().__init__()
@@ -70,13 +75,15 @@ class Stage(nn.Module):
         self.norm = build_norm_layer(norm_cfg, spec.embed_dims)[1] if output_norm \
             else nn.Identity()
         self.norm_feeds_next = kind.norm_feeds_next
+        self.inherits = inherits
 
     def attention_shape(self) -> Tuple[int, int]:
         """(heads, per-head q/k width) of the stage's last attention, without extensions.
         Each head-mixing LA layer widens the factors it hands on by the number of heads."""
         attn = self.blocks[-1].attn
         mixes = sum(getattr(b.attn, 'head_mix', None) is not None for b in self.blocks)
-        return attn.num_heads, attn.head_dims * attn.num_heads ** mixes
+        own = self.inherits[1] if self.inherits else attn.head_dims
+        return attn.num_heads, own * attn.num_heads ** mixes
 
     def forward(self, x: torch.Tensor, prev_stage: Optional[AttentionState] = None,
                 with_cp: bool = False, states: Optional[list] = None,
@@ -92,6 +99,9 @@ class Stage(nn.Module):
         elif self.pos_drop is not None:
             x = self.pos_drop(x)
         state = None
+        if self.inherits is not None:
+            first = self.blocks[0].attn
+            state = inherited_attention(prev_stage, hw, first.key_grid(hw), first.num_heads)
         for j, block in enumerate(self.blocks):
             extension = None
             if j == 0 and self.cross_stage is not None and prev_stage is not None:

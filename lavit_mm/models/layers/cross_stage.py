@@ -1,4 +1,5 @@
-"""Cross-stage attention residual (docs/design.md; our low-rank head map).
+"""Attention across stages: the cross-stage residual (docs/design.md; our low-rank head map)
+and the attention a stage of LA layers only inherits.
 
 The last attention of stage m-1, ``A'_g = q'_g k'_g^T`` per head g, is pooled to stage m's
 query grid (2x2 when the stride doubles) and key grid (equal when R halves; adaptive pooling
@@ -19,6 +20,7 @@ The residual carries the previous stage's *own* factors only (not the extension 
 itself received), so the extra width stays one stage deep instead of compounding.
 """
 import math
+from typing import List
 
 import torch
 import torch.nn as nn
@@ -49,3 +51,23 @@ class CrossStageResidual(nn.Module):
         q_ext = torch.einsum('bnc,hcr->bhnr', q, self.query_map.to(q.dtype))  # (B, H, N, r)
         k_ext = torch.einsum('bnc,hcr->bhnr', k, self.key_map.to(k.dtype))  # (B, H, N_r, r)
         return q_ext, k_ext
+
+
+def inherited_heads(prev_heads: int, heads: int) -> List[int]:
+    """The previous stage's head each of ``heads`` heads inherits (our choice): head h takes
+    head floor(h G / H), so the G previous heads are spread in order over the H new ones
+    (1 -> 2 -> 5 -> 8 in PVT widths: each new head descends from one old head)."""
+    return [h * prev_heads // heads for h in range(heads)]
+
+
+def inherited_attention(prev: AttentionState, hw_q: HW, hw_k: HW, heads: int) -> AttentionState:
+    """The attention the first layer of a stage of LA layers only starts from: the previous
+    stage's last attention (its own factors), average-pooled onto this stage's query grid and
+    key grid, and spread over this stage's heads (:func:`inherited_heads`). Pooling is linear,
+    so in factored form ``(P_q q')(P_k k')^T = P_q A' P_k^T``: the pooled logits, never
+    materialised. No parameters: the LA layer's Theta/Psi (identity-init) learn from it."""
+    prev = prev.own()
+    index = torch.tensor(inherited_heads(prev.q.shape[1], heads), device=prev.q.device)
+    q = pool_tokens(prev.q, prev.hw_q, hw_q).index_select(1, index)  # (B, H, N, d')
+    k = pool_tokens(prev.k, prev.hw_k, hw_k).index_select(1, index)  # (B, H, N_k, d')
+    return AttentionState(q, k, hw_q, hw_k, prev.own_dims)

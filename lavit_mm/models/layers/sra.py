@@ -216,4 +216,5 @@ class SpatialReductionKind(AttentionKind):
     def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return SRLessAttention(args, stage.sr_ratio, self.config['la_kernel_size'],
                                self.config['la_key_stride'],
-                               follows_va=not stage.is_less_attention(index - 1))
+                               # a stage of LA layers only starts on the coarse key grid
+                               follows_va=index > 0 and not stage.is_less_attention(index - 1))
