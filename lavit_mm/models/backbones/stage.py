@@ -33,11 +33,11 @@ class Stage(nn.Module):
         drop_path_rates: one per block.
         pos_grid: token grid of the position table (kinds with one).
         cross_stage: (heads, per-head width, rank) of the residual from the previous stage's
-            last attention, or None.
+            last attention, or None. Built after the blocks, so that a seeded model draws its
+            random initial values in the same order as before this argument existed.
         inherits: (heads, per-head width) of the previous stage's last attention, for a stage
             of LA layers only (``spec.num_va == 0``): its first layer starts from that
-            attention (``layers/cross_stage.inherited_attention``). Built after the blocks, so that a seeded model draws its
-            random initial values in the same order as before this argument existed.
+            attention (``layers/cross_stage.inherited_attention``).
         output_norm: LayerNorm (``norm_cfg``) on the stage's output, or none.
         shifted_patches: SPT in the patch embedding (``layers/embed.py``; first stage).
         overlap_patch_embed: PVT v2's overlapping patch embedding (``layers/embed.py``).
