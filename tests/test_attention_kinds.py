@@ -29,7 +29,10 @@ class GlobalAttention(AttentionBase):
     def forward(self, x, hw, prev=None, extension=None):
         B, N, C = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        state = AttentionState(q * self.scale, k, hw, hw, self.head_dims)
+        q = q * self.scale
+        if extension is not None:  # the cross-stage residual, as extra q/k dims
+            q, k = torch.cat([q, extension[0]], -1), torch.cat([k, extension[1]], -1)
+        state = AttentionState(q, k, hw, hw, self.head_dims)
         out = attend(state, v, self.dropout_p()).transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(out)), state
 
@@ -37,6 +40,7 @@ class GlobalAttention(AttentionBase):
 class GlobalKind(AttentionKind):
     name = 'test-global'
     options = dict(patch_padding='corner')
+    cross_stage_residual = True  # global attention nests across stages
 
     def vanilla(self, args, stage, index):
         return GlobalAttention(args)
@@ -45,8 +49,30 @@ class GlobalKind(AttentionKind):
 @pytest.fixture
 def global_kind():
     register_attention_kind(GlobalKind)
+    LaViT.kind_arch_zoos[GlobalKind.name] = {  # the kind's own named preset
+        'narrow': narrow_arch('window', num_va=[2, 3, 3, 2])}
     yield GlobalKind
-    del ATTENTION_KINDS[GlobalKind.name]
+    del ATTENTION_KINDS[GlobalKind.name], LaViT.kind_arch_zoos[GlobalKind.name]
+
+
+def test_a_new_kind_takes_a_named_preset_and_the_cross_stage_residual(global_kind):
+    """No code outside the kind's file knows it: its preset comes from LaViT's per-kind zoo,
+    the residual's extension reaches its first layers, zero-initialised (same outputs), and
+    a trained residual changes the attention of each stage's first layer."""
+    torch.manual_seed(0)
+    plain = LaViT(arch='narrow', attention='test-global', cross_stage_residual=False).eval()
+    torch.manual_seed(0)
+    model = LaViT(arch='narrow', attention='test-global').eval()  # the kind's default: on
+    assert [s.cross_stage is not None for s in model.stages] == [False, True, True, True]
+    plain.load_state_dict(model.state_dict(), strict=False)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        for a, b in zip(model(x), plain(x)):
+            torch.testing.assert_close(a, b)
+        torch.nn.init.normal_(model.stages[2].cross_stage.query_map)
+        first = model.attention_states(x)[2][0]
+    assert first.q.shape[-1] == model.stages[2].blocks[0].attn.head_dims + 16  # rank 16
+    assert not torch.allclose(first.logits(), first.own().logits())
 
 
 def test_a_new_attention_kind_plugs_into_every_backbone_path(global_kind):

@@ -18,8 +18,8 @@ from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import (ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs, PositionEmbedding,
-                      WindowAttention)
+from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs
+from ..layers.cross_stage import DEFAULT_RANK
 from ..aux_loss import AUX_LOSSES, STEP_BUFFERS, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
 from .spec import StageSpec, resolve_arch, with_stage_types
@@ -250,7 +250,7 @@ class HierarchicalViT(BaseModule):
                 drop_path_rates=dpr[start:start + spec.depth], drop_rate=drop_rate,
                 act_cfg=act_cfg, norm_cfg=norm_cfg,
                 pos_grid=(size // stride, size // stride) if size else None,
-                cross_stage=(*prev_attention, kind.config['cross_stage_rank'])
+                cross_stage=(*prev_attention, kind.config.get('cross_stage_rank', DEFAULT_RANK))
                 if cross_stage_residual and prev_attention and spec.depth and not inherits
                 else None,
                 inherits=prev_attention if inherits else None,
@@ -515,10 +515,8 @@ class HierarchicalViT(BaseModule):
                 nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-            elif isinstance(m, PositionEmbedding):
-                trunc_normal_(m.pos_embed, std=.02)
-            elif isinstance(m, WindowAttention):
-                trunc_normal_(m.relative_position_bias_table, std=.02)
+            elif hasattr(m, 'init_tables'):  # position tables, relative position biases
+                m.init_tables()
         # LA transforms stay the identity and the cross-stage mix stays zero (not reset above).
 
     # ------------------------------------------------------------------ train modes

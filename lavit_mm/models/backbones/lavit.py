@@ -16,6 +16,7 @@ Presets (our choice; the paper's depths and widths are not public, docs/design.m
 import math
 
 from lavit_mm.registry import MODELS
+from ..layers import ATTENTION_KINDS
 from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
 from .pvtv2 import pvtv2_arch
@@ -59,20 +60,21 @@ class LaViT(HierarchicalViT):
         'pvt1-tiny-32px': less_attention(small_input(pvt_arch([2, 2, 2, 2]))),
         'pvt1-small-32px': less_attention(small_input(pvt_arch([3, 4, 6, 3]))),
     }
-    window_arch_zoo = {
+    kind_arch_zoos = {'window': {
         'tiny': less_attention(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
         'small': less_attention(swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24])),
         'base': less_attention(swin_arch(128, [2, 2, 18, 2], [4, 8, 16, 32])),
         'tiny-32px': less_attention(small_input_windows(swin_arch(96, [2, 2, 6, 2],
                                                                   [3, 6, 12, 24]))),
-    }
+    }}  # presets of the other kinds, by kind ('sra': ``arch_zoo``)
 
     def __init__(self, arch='small', attention='sra', norm_after_stage=True, **kwargs):
-        if attention == 'window':
-            kwargs.setdefault('norm_cfg', dict(type='LN'))  # Swin's LayerNorm eps
+        kind = ATTENTION_KINDS.get(attention)
+        if kind is not None and kind.default_norm_cfg is not None:  # e.g. Swin's eps
+            kwargs.setdefault('norm_cfg', kind.default_norm_cfg)
         super().__init__(arch=arch, attention=attention, norm_after_stage=norm_after_stage,
                          **kwargs)
 
     @classmethod
     def arch_zoo_for(cls, attention):
-        return cls.window_arch_zoo if attention == 'window' else cls.arch_zoo
+        return cls.kind_arch_zoos.get(attention, cls.arch_zoo)

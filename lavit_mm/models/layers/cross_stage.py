@@ -29,13 +29,17 @@ from ...grid import HW
 from .attention_state import AttentionState, pool_tokens
 
 
+DEFAULT_RANK = 16  # r, for kinds that take the residual without a cross_stage_rank option
+
+
 def concat_heads(t: torch.Tensor) -> torch.Tensor:
     return t.transpose(1, 2).flatten(2)  # (B, G, N, d) -> (B, N, G*d)
 
 
 class CrossStageResidual(nn.Module):
 
-    def __init__(self, prev_heads: int, prev_head_dims: int, heads: int, rank: int = 16):
+    def __init__(self, prev_heads: int, prev_head_dims: int, heads: int,
+                 rank: int = DEFAULT_RANK):
         super().__init__()
         if rank < 1:
             raise ValueError(f'cross_stage_rank must be >= 1, got {rank}')

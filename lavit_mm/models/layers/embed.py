@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
+from mmengine.model.weight_init import trunc_normal_
 
 from ...grid import HW
 
@@ -121,6 +122,10 @@ class PositionEmbedding(nn.Module):
         self.grid = tuple(grid)
         self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], embed_dims))
         self.drop = nn.Dropout(drop_rate)
+
+    def init_tables(self) -> None:
+        """The backbone's from-scratch init of the table (PVT's)."""
+        trunc_normal_(self.pos_embed, std=.02)
 
     def resized(self, hw: HW) -> torch.Tensor:
         if torch.jit.is_tracing():  # ONNX export: resize for the traced size, whatever it is

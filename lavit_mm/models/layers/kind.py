@@ -15,7 +15,7 @@ The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None
 kind with ``cross_stage_residual``. LA layers add the DP loss (``less_attention.py``).
 """
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Tuple, Type
+from typing import Any, ClassVar, Dict, Optional, Tuple, Type
 
 import torch.nn as nn
 
@@ -67,6 +67,8 @@ class AttentionKind:
         norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
             rather than the tokens before the output norm (Swin's).
         cross_stage_residual: the kind can take the cross-stage attention residual.
+        default_norm_cfg: the backbone's ``norm_cfg`` for this kind when none is given (None:
+            the backbone's own default).
     """
     name: ClassVar[str]
     options: ClassVar[Dict[str, Any]] = {}
@@ -77,6 +79,7 @@ class AttentionKind:
     patch_merging: ClassVar[bool] = False
     norm_feeds_next: ClassVar[bool] = True
     cross_stage_residual: ClassVar[bool] = False
+    default_norm_cfg: ClassVar[Optional[dict]] = None
 
     def __init__(self, owner: str, **options):
         for option in options:

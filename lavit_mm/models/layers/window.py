@@ -12,6 +12,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model.weight_init import trunc_normal_
 
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
@@ -138,6 +139,10 @@ class WindowAttention(_WindowBase):
         self.register_buffer('relative_position_index', relative_position_index(window_size),
                              persistent=False)
 
+    def init_tables(self) -> None:
+        """The backbone's from-scratch init of this layer's learned table (Swin's)."""
+        trunc_normal_(self.relative_position_bias_table, std=.02)
+
     def position_bias(self) -> torch.Tensor:
         M2 = self.window_size ** 2
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
@@ -218,6 +223,7 @@ class ShiftedWindowKind(AttentionKind):
     options = dict(window_size=7, patch_padding='corner', la_head_mix=False,
                    reattention=False, lsa=False)
     arch_keys = ('window_size', )
+    default_norm_cfg = dict(type='LN')  # Swin's LayerNorm eps, 1e-5
     patch_merging = True
     embed_dropout = True
     norm_feeds_next = False
