@@ -5,8 +5,10 @@ which backbone options and arch keys it takes (the backbone refuses every other 
 naming the kinds that do take it), what the stage around its layers looks like, and builds a
 Vanilla-Attention (:meth:`AttentionKind.vanilla`) or Less-Attention (:meth:`AttentionKind.less`)
 layer for block ``index`` of a stage. Adding a kind is one file holding its layers and its kind
-class, plus its import in ``layers/__init__.py``; ``tests/test_attention_kinds.py`` adds one
-in a few lines.
+class, plus its import in ``layers/__init__.py``; its LaViT presets, if any, go in
+``LaViT.kind_arch_zoos[name]``, and its defaults for backbone arguments in the class
+(``default_norm_cfg``); ``tests/test_attention_kinds.py`` adds one in a few lines, with a
+named preset and the cross-stage residual.
 
 The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None) ->
 (y, state)``, x: (B, N, C) tokens on grid ``hw``; ``prev``: the previous layer's
