@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..grid import HW
 from ..models.layers.locality import as_logit_mask, own_cell_blocked, own_token_blocked
+from ..models.layers.cross_stage import inherited_attention
 from ..models.layers.window import WindowState
 
 
@@ -244,7 +245,12 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
             attn = block.attn
             if not getattr(attn, 'is_less_attention', False):
                 continue
-            prev = states[j - 1]
+            if j == 0:  # a stage of LA layers only: the attention it inherits
+                hw = states[0].hw_q
+                prev = inherited_attention(per_stage[i - 1][-1], hw, attn.key_grid(hw),
+                                           attn.num_heads)
+            else:
+                prev = states[j - 1]
             transformed = attn.transform(prev, prev.hw_q)
             draws = [None] if isinstance(prev, WindowState) else list(seeds)  # windows: all
 
