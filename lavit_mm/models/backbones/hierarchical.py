@@ -8,7 +8,8 @@ Swin's shifted windows) builds the layers and decides the options that apply. A 
 this with ``num_va == depths`` and no cross-stage residual.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Union
+import re
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -395,6 +396,33 @@ class HierarchicalViT(BaseModule):
     @classmethod
     def arch_zoo_for(cls, attention: str) -> Dict[str, dict]:
         return cls.arch_zoo
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """(depth, number of depths) of a parameter, for layer-wise learning-rate decay
+        (mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` calls it; the lr scale is
+        ``rate ** (num - depth - 1)``). As mmpretrain's ViT/Swin: the first patch and
+        position embedding 0, block k (counted through the stages, VA and LA alike) k + 1,
+        a later stage's patch embedding with the last block before it (Swin's downsample),
+        a stage's cross-stage residual with its first block (the layer that uses it), a
+        stage's output norm with its last block; anything else (a DRLoc head, the task
+        model's neck/head) num - 1. An LA layer's Theta/Psi are its block's: they take the
+        place of its q/k. ``prefix``: the backbone's in the parameter names ('backbone.')."""
+        depths = [len(getattr(s, 'blocks', ())) for s in self.stages]
+        num = sum(depths) + 2
+        if not param_name.startswith(prefix):
+            return num - 1, num
+        match = re.match(r'stages\.(\d+)\.(\w+)(?:\.(\d+))?', param_name[len(prefix):])
+        if match is None:
+            return num - 1, num
+        stage, part = int(match[1]), match[2]
+        before = sum(depths[:stage])
+        if part == 'blocks' and match[3] is not None:
+            return before + int(match[3]) + 1, num
+        if part == 'cross_stage':
+            return before + 1, num
+        if part == 'norm':
+            return before + depths[stage], num
+        return before, num  # patch/position embedding, a conv stem
 
     @property
     def la_layers(self) -> List[nn.Module]:
