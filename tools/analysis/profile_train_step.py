@@ -10,7 +10,7 @@ time over interleaved rounds, then torch.profiler's operators by self time.
         configs/neon_trees/retinanet_lavit_t_neon_trees.py \\
         configs/neon_trees/retinanet_pvt_t_neon_trees.py --shape 320 --batch 4
     # bare backbones as in tools/benchmark.py (mean-of-outputs loss + DP loss, AdamW)
-    python tools/analysis/profile_train_step.py "lavit_t+arch='tiny-32px'" \\
+    python tools/analysis/profile_train_step.py "lavit1_t+arch='pvt1-tiny-32px'" \\
         "pvt_t+arch='tiny-32px'" --shape 32 --batch 128
 
 A config may carry overrides: ``CONFIG.py+key=value,...`` sets ``model.backbone`` keys
