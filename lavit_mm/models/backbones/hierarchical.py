@@ -26,8 +26,9 @@ from .conv_stage import ConvStage
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
-# options that configure Less-Attention layers: refused for an arch without any
-LA_OPTIONS = ('la_kernel_size', 'la_key_stride', 'la_head_mix', 'dp_loss_weight', 'dp_margin')
+# the backbone's own options that configure Less-Attention layers (the DP loss); with the
+# kind's ``la_options``, refused for an arch without any LA layer
+LA_OPTIONS = ('dp_loss_weight', 'dp_margin')
 
 
 _NON_FINITE_INPUT = ('{}: the input images hold NaN/Inf in training: check the data pipeline '
@@ -290,7 +291,7 @@ class HierarchicalViT(BaseModule):
         if not any(s.num_la for s in specs):
             for option, value in dict(given, dp_loss_weight=dp_loss_weight,
                                       dp_margin=dp_margin).items():
-                if option in LA_OPTIONS and value is not None:
+                if option in LA_OPTIONS + kind_cls.la_options and value is not None:
                     raise ValueError(f'{name}: {option} configures Less-Attention layers and '
                                      f'this arch has none (num_va == depths in every '
                                      f'attention stage): remove it, or give an attention '
@@ -369,8 +370,9 @@ class HierarchicalViT(BaseModule):
 
     @staticmethod
     def _check_options(name: str, kind, given: dict, specs: Sequence[StageSpec]) -> None:
-        """Sizes given as kind options are positive ints (the layers check what else they
-        need: an odd LA kernel, a valid patch padding) and the patch sizes suit the kind."""
+        """Sizes given as kind options are positive ints, checked here only (the layers check
+        what else they need: an odd LA kernel, a valid patch padding), and the patch sizes
+        suit the kind."""
         for option in ('window_size', 'pretrain_img_size', 'la_key_stride', 'cross_stage_rank',
                        'la_kernel_size'):
             if option in given:

@@ -41,8 +41,6 @@ class CrossStageResidual(nn.Module):
     def __init__(self, prev_heads: int, prev_head_dims: int, heads: int,
                  rank: int = DEFAULT_RANK):
         super().__init__()
-        if rank < 1:
-            raise ValueError(f'cross_stage_rank must be >= 1, got {rank}')
         width = prev_heads * prev_head_dims
         self.query_map = nn.Parameter(torch.zeros(heads, width, rank))  # U, zero init
         self.key_map = nn.Parameter(torch.randn(heads, width, rank) / math.sqrt(width))  # V

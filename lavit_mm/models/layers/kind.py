@@ -69,6 +69,8 @@ class AttentionKind:
         norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
             rather than the tokens before the output norm (Swin's).
         cross_stage_residual: the kind can take the cross-stage attention residual.
+        la_options: those of ``options`` that configure its Less-Attention layers (refused
+            for an arch without LA layers).
         default_norm_cfg: the backbone's ``norm_cfg`` for this kind when none is given (None:
             the backbone's own default).
     """
@@ -82,6 +84,7 @@ class AttentionKind:
     norm_feeds_next: ClassVar[bool] = True
     cross_stage_residual: ClassVar[bool] = False
     default_norm_cfg: ClassVar[Optional[dict]] = None
+    la_options: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, owner: str, **options):
         for option in options:

@@ -119,8 +119,6 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     def __init__(self, args: LayerArgs, sr_ratio: int = 1, kernel_size: int = 3,
                  key_stride: int = 1, follows_va: Optional[bool] = None):
         super().__init__(args, sr_ratio)
-        if key_stride < 1:
-            raise ValueError(f'la_key_stride must be >= 1, got {key_stride}')
         self.key_stride = key_stride
         self.follows_va = follows_va
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
@@ -195,6 +193,7 @@ class SpatialReductionKind(AttentionKind):
                    reattention=False, lsa=False)
     stage_keys = ('sr_ratios', )
     arch_keys = ('use_abs_pos_embed', )
+    la_options = ('la_kernel_size', 'la_key_stride', 'la_head_mix')
     cross_stage_residual = True
 
     def __init__(self, owner: str, **options):

@@ -80,8 +80,6 @@ class _WindowBase(AttentionBase):
 
     def __init__(self, args: LayerArgs, window_size: int):
         super().__init__(args.dims, args.num_heads, args.attn_drop, args.proj_drop)
-        if window_size < 1:
-            raise ValueError(f'window_size must be >= 1, got {window_size}')
         self.window_size = window_size
 
     def key_grid(self, hw: HW) -> HW:
@@ -223,6 +221,7 @@ class ShiftedWindowKind(AttentionKind):
     options = dict(window_size=7, patch_padding='corner', la_head_mix=False,
                    reattention=False, lsa=False)
     arch_keys = ('window_size', )
+    la_options = ('la_head_mix', )
     default_norm_cfg = dict(type='LN')  # Swin's LayerNorm eps, 1e-5
     patch_merging = True
     embed_dropout = True
