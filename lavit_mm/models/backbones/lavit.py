@@ -8,7 +8,7 @@ Presets (our choice; the paper's depths and widths are not public, docs/design.m
   Attention, later stages the first ceil(L/3) layers VA and the rest LA (:func:`less_attention`);
   the cross-stage attention residual is on;
 - ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: the first presets, PVT v1-Tiny/Small/Medium with
-  the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.89, 23.4M / 3.71, 41.9M / 6.42);
+  the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.90, 23.4M / 3.72, 41.9M / 6.43);
 - ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2);
 - ``-32px`` forms of the sra presets and of window ``tiny``, for 28-64 px images (2x2
   patches, smaller reductions/windows; see ``pvt.small_input``, ``swin.small_input_windows``).
