@@ -25,7 +25,8 @@ def test_plain_backbones_match_paper_params_and_flops(name):
 
 
 def test_lavit_saves_the_qk_projections_of_its_la_layers():
-    pvt, lavit = ClassificationForm(PVT(arch='small')), ClassificationForm(LaViT(arch='small'))
+    pvt = ClassificationForm(PVT(arch='small'))
+    lavit = ClassificationForm(LaViT(arch='pvt1-small'))  # PVT-S's widths and depths
     la = [b.attn for s in lavit.backbone.stages for b in s.blocks if b.is_less_attention]
     saved = sum(2 * a.proj.in_features * (a.proj.in_features + 1) for a in la)  # q and k
     added = sum(a.theta.weight.numel() + a.psi.weight.numel() for a in la)
