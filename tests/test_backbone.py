@@ -34,17 +34,18 @@ def test_output_shapes_and_strides(size):
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize('arch', ['tiny', 'small', 'base'])
-def test_presets_build_and_run(arch):
+@pytest.mark.parametrize('arch,va_share', [
+    ('tiny', 3), ('small', 3), ('base', 3), ('pvt1-tiny', 2), ('pvt1-small', 2), ('pvt1-base', 2)])
+def test_presets_build_and_run(arch, va_share):
     model = LaViT(arch=arch).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 64, 96))
     assert [o.shape[1] for o in outs] == [64, 128, 320, 512]
-    # stage 1 all VA; stages 2-4: ceil(L/2) VA then LA
+    # stage 1 all VA; stages 2-4: ceil(L/3) VA then LA (paper-sized), ceil(L/2) (pvt1-)
     depths = model.arch['depths']
     for i, stage in enumerate(model.stages):
         kinds = [b.is_less_attention for b in stage.blocks]
-        num_va = depths[i] if i == 0 else -(-depths[i] // 2)
+        num_va = depths[i] if i == 0 else -(-depths[i] // va_share)
         assert kinds == [False] * num_va + [True] * (depths[i] - num_va)
 
 

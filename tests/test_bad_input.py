@@ -22,9 +22,10 @@ def test_missing_arch_key():
         LaViT(arch={k: v for k, v in LaViT.arch_zoo['tiny'].items() if k != 'sr_ratios'})
 
 
-def test_la_layers_need_a_va_layer_first():
-    arch = dict(LaViT.arch_zoo['tiny'], num_va=[2, 0, 1, 1])
-    with pytest.raises(ValueError, match='stage 1: num_va=0.*needs a VA layer'):
+def test_num_va_is_refused_outside_its_range():
+    """Stage 1 needs a VA layer (test_la_only_stages); no stage has more VA layers than depth."""
+    arch = dict(LaViT.arch_zoo['tiny'], num_va=[2, 4, 1, 1])  # stage 2 has depth 3
+    with pytest.raises(ValueError, match=r'stage 1: num_va=4 must be in \[0, depth=3\]'):
         LaViT(arch=arch)
 
 
