@@ -14,7 +14,7 @@ until asked; the task model (detector, segmentor, classifier) merges them into t
 returns, so each is summed into the total loss and logged by mmengine like any other loss.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -92,6 +92,47 @@ def refuse_uncollected(owner: str, pending: dict) -> None:
         f'backbone losses, so {" and ".join(a.weight for a in names)} would do nothing. Use '
         f'the task models of lavit_mm, type={TASK_MODELS}, or set '
         f'{", ".join(f"{a.weight}=0" for a in names)}')
+
+
+class ComputesAuxLossesMixin:
+    """Put first in the bases of a backbone that computes auxiliary losses: the step
+    counters, the losses kept for the task model, and checkpoints without the counters.
+
+    The backbone registers the step buffer of each loss it can compute, sets
+    ``self._aux_losses = {}``, calls :func:`refuse_uncollected` at the start of a training
+    forward and :meth:`_compute_aux_losses` at its end.
+    """
+
+    def _compute_aux_losses(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
+        """Every auxiliary loss this backbone has (:data:`AUX_LOSSES`), weighted. Each loss's
+        step counter advances on every training forward, also at weight 0. The counters stay
+        tensors (no int(): no sync on CUDA, no graph break when compiled); the samplers hash
+        them (layers/counter_random.py)."""
+        losses = {}
+        for aux in AUX_LOSSES:
+            if not hasattr(self, aux.step_buffer):
+                continue
+            counter = getattr(self, aux.step_buffer)
+            step = counter.clone()
+            counter += 1
+            weight = getattr(self, aux.weight)
+            value = aux.compute(self, step, ctx) if weight > 0 else None
+            if value is not None:
+                losses[aux.name] = weight * value
+        return losses
+
+    def aux_losses(self) -> Dict[str, torch.Tensor]:
+        """Auxiliary losses of the last training forward (``loss_dp``), then cleared."""
+        losses, self._aux_losses = self._aux_losses, {}
+        return losses
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints of LA models trained without the DP loss have no step counter (it was
+        # registered only with a positive weight): start it at 0.
+        for step in STEP_BUFFERS:
+            if hasattr(self, step) and prefix + step not in state_dict:
+                state_dict[prefix + step] = torch.zeros_like(getattr(self, step))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class BackboneAuxLossMixin:

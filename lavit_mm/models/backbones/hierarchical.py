@@ -21,7 +21,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..checkpoint import load_pretrained
 from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs
 from ..layers.cross_stage import DEFAULT_RANK
-from ..aux_loss import AUX_LOSSES, STEP_BUFFERS, ForwardContext, refuse_uncollected
+from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
@@ -54,7 +54,7 @@ def _check_range(owner: str, name: str, value, low, high=None, integer=False) ->
         raise ValueError(f'{owner}: {name} must be {bound}, got {value}')
 
 
-class HierarchicalViT(BaseModule):
+class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
     """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
 
     Kind-specific options default to None, which means the kind's default; an option the
@@ -426,6 +426,11 @@ class HierarchicalViT(BaseModule):
             return before + depths[stage], num
         return before, num  # patch/position embedding, a conv stem
 
+    def attention_blocks(self) -> List[List[nn.Module]]:
+        """The transformer blocks per stage, as :meth:`attention_states` gives their
+        attention (a conv stage has none): for analysis tools."""
+        return [list(s.blocks) if isinstance(s, Stage) else [] for s in self.stages]
+
     @property
     def la_layers(self) -> List[nn.Module]:
         """The Less-Attention layers, in forward order."""
@@ -492,38 +497,7 @@ class HierarchicalViT(BaseModule):
             per_stage.append(states)
         return per_stage
 
-    def _compute_aux_losses(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
-        """Every auxiliary loss this backbone has (``aux_losses.AUX_LOSSES``), weighted. Each
-        loss's step counter advances on every training forward, also at weight 0. The
-        counters stay tensors (no int(): no sync on CUDA, no graph break when compiled); the
-        samplers hash them (layers/counter_random.py)."""
-        losses = {}
-        for aux in AUX_LOSSES:
-            if not hasattr(self, aux.step_buffer):
-                continue
-            counter = getattr(self, aux.step_buffer)
-            step = counter.clone()
-            counter += 1
-            weight = getattr(self, aux.weight)
-            value = aux.compute(self, step, ctx) if weight > 0 else None
-            if value is not None:
-                losses[aux.name] = weight * value
-        return losses
-
-    def aux_losses(self) -> Dict[str, torch.Tensor]:
-        """Auxiliary losses of the last training forward (``loss_dp``), then cleared."""
-        losses, self._aux_losses = self._aux_losses, {}
-        return losses
-
     # ------------------------------------------------------------------ init / load
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Checkpoints of LA models trained without the DP loss have no step counter (it was
-        # registered only with a positive weight): start it at 0.
-        for step in STEP_BUFFERS:
-            if hasattr(self, step) and prefix + step not in state_dict:
-                state_dict[prefix + step] = torch.zeros_like(getattr(self, step))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def init_weights(self):
         self._init_from_scratch()
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
