@@ -26,9 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..grid import HW
-from ..models.layers.locality import as_logit_mask, own_cell_blocked, own_token_blocked
 from ..models.layers.cross_stage import inherited_attention
-from ..models.layers.window import WindowState
 
 
 @dataclass
@@ -41,6 +39,7 @@ class LayerAttention:
     hw_q: HW
     hw_k: HW
     query_index: torch.Tensor  # (Q,) flat query positions of the rows
+    prefix: int = 0  # key columns before the grid (a plain ViT's class token)
 
 
 def _query_sample(hw: HW, max_queries: int, device) -> torch.Tensor:
@@ -48,52 +47,6 @@ def _query_sample(hw: HW, max_queries: int, device) -> torch.Tensor:
     if n <= max_queries:
         return torch.arange(n, device=device)
     return torch.linspace(0, n - 1, max_queries, device=device).round().long()
-
-
-def used_probs(attn, logits: torch.Tensor, own_key: torch.Tensor,
-               other_blocked=None) -> torch.Tensor:
-    """The probabilities a layer attends with, from its logits (..., h, Q, K): LSA's own-key
-    mask (``own_key``, bool, broadcastable) and re-attention applied where ``attn`` has them.
-    ``other_blocked``: entries a mask already excludes (Swin's regions), for re-attention."""
-    lsa = getattr(attn, 'lsa', False)
-    if lsa:
-        logits = logits + as_logit_mask(own_key, logits.dtype)
-    probs = logits.softmax(-1)
-    reattention = getattr(attn, 'reattention', None)
-    if reattention is None:
-        return probs
-    blocked = own_key if lsa else None
-    if other_blocked is not None:
-        blocked = other_blocked if blocked is None else blocked | other_blocked
-    lead = probs.shape[:-3]
-    flat = probs.reshape(-1, *probs.shape[-3:])  # (B', h, Q, K)
-    if blocked is not None:
-        blocked = blocked.expand(probs.shape).reshape(flat.shape)
-    return reattention.float().eval()(flat, blocked).reshape(*lead, *flat.shape[-3:])
-
-
-def window_rows_on_grid(state: WindowState, window_size: int,
-                        index: torch.Tensor, attn=None) -> torch.Tensor:
-    """Window attention of the queries ``index`` (flat, on the padded grid) spread over the
-    whole padded key grid (zero outside each query's window, shifts undone):
-    (B, h, Q, Hp*Wp). Layers with and without shifted windows become comparable token by
-    token. ``attn``: the layer, for its LSA/re-attention (:func:`used_probs`)."""
-    M, s = window_size, state.shift
-    Hp, Wp = state.hw_q
-    region = None if state.mask is None else state.mask.ne(0)  # (nW, 1, M^2, M^2)
-    probs = used_probs(attn, state.logits().float(), own_token_blocked(M * M, state.q.device),
-                       region)  # (B, nW, h, M^2, M^2)
-    B, nW, h = probs.shape[:3]
-    rr, cc = (index // Wp - s) % Hp, (index % Wp - s) % Wp  # rolled query coordinates
-    win = (rr // M) * (Wp // M) + cc // M  # (Q,)
-    pos = (rr % M) * M + cc % M
-    rows = probs[:, win, :, pos]  # (Q, B, h, M^2): advanced indices split by a slice go first
-    j = torch.arange(M * M, device=index.device)
-    key_r = ((rr // M * M)[:, None] + j // M + s) % Hp  # (Q, M^2), original coordinates
-    key_c = ((cc // M * M)[:, None] + j % M + s) % Wp
-    key = (key_r * Wp + key_c)[None, None].expand(B, h, -1, -1)  # (B, h, Q, M^2)
-    dense = probs.new_zeros(B, h, len(index), Hp * Wp)
-    return dense.scatter_(-1, key, rows.permute(1, 2, 0, 3))  # (B, h, Q, Hp*Wp)
 
 
 @torch.no_grad()
@@ -104,23 +57,18 @@ def collect_attention(backbone, images: torch.Tensor,
     ``backbone`` is one of ours (``attention_states``)."""
     if not hasattr(backbone, 'attention_states'):
         raise TypeError(f'{type(backbone).__name__} exposes no attention: analysis works on '
-                        f'lavit_mm backbones (LaViT, PVT, Swin)')
+                        f'lavit_mm backbones (LaViT, PVT, Swin, LaViTPlain)')
     backbone.eval()
     per_stage = backbone.attention_states(images)
     result = []
-    for i, (stage, states) in enumerate(zip(backbone.stages, per_stage)):
+    for i, (blocks, states) in enumerate(zip(backbone.attention_blocks(), per_stage)):
         layers = []
         index = _query_sample(states[0].hw_q, max_queries, images.device) if states else None
-        for j, (block, state) in enumerate(zip(stage.blocks, states)):
+        for j, (block, state) in enumerate(zip(blocks, states)):
             kind = 'LA' if block.is_less_attention else 'VA'
-            if isinstance(state, WindowState):
-                probs = window_rows_on_grid(state, block.attn.window_size, index, block.attn)
-            else:
-                own = own_cell_blocked(state.hw_q, state.hw_k, block.attn.reduce.sr_ratio,
-                                       index.device)[index] if block.attn.lsa else None
-                probs = used_probs(block.attn, state.logits(index).float(),
-                                   own)  # (B, h, Q, N_r)
-            layers.append(LayerAttention(i, j, kind, probs, state.hw_q, state.hw_k, index))
+            probs = block.attn.query_probs(state, index)  # (B, h, Q, prefix + N_k)
+            layers.append(LayerAttention(i, j, kind, probs, state.hw_q, state.hw_k, index,
+                                         state.prefix))
         result.append(layers)
     return result
 
@@ -185,7 +133,7 @@ def query_attention_map(layer: LayerAttention, point: Tuple[float, float],
     r, c = min(int(y * H), H - 1), min(int(x * W), W - 1)
     qr, qc = layer.query_index // W, layer.query_index % W
     row = int(((qr - r) ** 2 + (qc - c) ** 2).argmin())  # nearest sampled query
-    return layer.probs[sample, :, row].mean(0).reshape(layer.hw_k)
+    return layer.probs[sample, :, row, layer.prefix:].mean(0).reshape(layer.hw_k)
 
 
 def normalized_entropy(layer: LayerAttention) -> float:
@@ -240,8 +188,8 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
     backbone.eval()
     per_stage = backbone.attention_states(images)
     rows = []
-    for i, (stage, states) in enumerate(zip(backbone.stages, per_stage)):
-        for j, block in enumerate(stage.blocks):
+    for i, (blocks, states) in enumerate(zip(backbone.attention_blocks(), per_stage)):
+        for j, block in enumerate(blocks):
             attn = block.attn
             if not getattr(attn, 'is_less_attention', False):
                 continue
@@ -252,7 +200,7 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
             else:
                 prev = states[j - 1]
             transformed = attn.transform(prev, prev.hw_q)
-            draws = [None] if isinstance(prev, WindowState) else list(seeds)  # windows: all
+            draws = list(seeds) if attn.dp_loss_samples else [None]  # else: all queries
 
             def mean_dp(state) -> float:
                 return float(torch.stack([attn.dp_loss_of(state, s, backbone.dp_margin)

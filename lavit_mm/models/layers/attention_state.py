@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...grid import HW
+from .locality import as_logit_mask
 from .reattention import ReAttention
 
 
@@ -26,17 +27,19 @@ class AttentionState:
     hw_q: HW  # query token grid, N = H * W
     hw_k: HW  # key token grid, N_r = H_r * W_r
     own_dims: int  # leading feature dims that are the layer's own (the rest: cross-stage)
+    prefix: int = 0  # leading tokens off the grid (a plain ViT's class token): N = prefix + H*W
 
     def own(self) -> 'AttentionState':
         """The layer's own factors, without any cross-stage extension."""
         d = self.own_dims
-        return AttentionState(self.q[..., :d], self.k[..., :d], self.hw_q, self.hw_k, d)
+        return AttentionState(self.q[..., :d], self.k[..., :d], self.hw_q, self.hw_k, d,
+                              self.prefix)
 
     def detached(self) -> 'AttentionState':
         """The same attention, cut from the graph (the DP loss shapes only the LA transform,
         never the attention an LA layer inherits)."""
         return AttentionState(self.q.detach(), self.k.detach(), self.hw_q, self.hw_k,
-                              self.own_dims)
+                              self.own_dims, self.prefix)
 
     def logits(self, query_index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Materialised logits (B, heads, N or len(query_index), N_r): for losses/analysis."""
@@ -206,4 +209,30 @@ class AttentionBase(nn.Module):
         return self.attn_drop if self.training else 0.
 
     def key_grid(self, hw: HW) -> HW:
+        raise NotImplementedError
+
+    def used_probs(self, logits: torch.Tensor, own_key: Optional[torch.Tensor] = None,
+                   other_blocked: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The probabilities this layer attends with, from its logits (..., h, Q, K), for
+        analysis: LSA's own-key mask (``own_key``, bool, broadcastable; used only with LSA)
+        and re-attention (in eval mode) where the layer has them. ``other_blocked``: entries
+        a mask already excludes (Swin's regions), for re-attention."""
+        if self.lsa:
+            logits = logits + as_logit_mask(own_key, logits.dtype)
+        probs = logits.softmax(-1)
+        if self.reattention is None:
+            return probs
+        blocked = own_key if self.lsa else None
+        if other_blocked is not None:
+            blocked = other_blocked if blocked is None else blocked | other_blocked
+        lead = probs.shape[:-3]
+        flat = probs.reshape(-1, *probs.shape[-3:])  # (B', h, Q, K)
+        if blocked is not None:
+            blocked = blocked.expand(probs.shape).reshape(flat.shape)
+        return self.reattention.float().eval()(flat, blocked).reshape(*lead, *flat.shape[-3:])
+
+    def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
+        """Analysis: the probabilities with which the grid queries ``index`` (flat positions
+        on ``state.hw_q``) attend, over every key of the layer: (B, h, Q, prefix + keys), as
+        the layer uses them (:meth:`used_probs`). Each kind lays its keys out on one grid."""
         raise NotImplementedError

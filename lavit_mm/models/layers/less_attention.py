@@ -22,6 +22,7 @@ class LessAttentionMixin:
     """Put first in the bases of an LA layer; the layer implements :meth:`transform`,
     :meth:`attend_with` and :meth:`dp_loss_of`."""
     is_less_attention = True
+    dp_loss_samples = True  # the DP loss samples queries by its seed (False: uses them all)
 
     def forward(self, x: torch.Tensor, hw: HW, prev: Optional[AttentionState] = None,
                 extension=None) -> Tuple[torch.Tensor, AttentionState]:

@@ -62,6 +62,11 @@ class _SRABase(AttentionBase):
     def key_grid(self, hw: HW) -> HW:
         return self.reduce.grid(hw)
 
+    def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
+        own = own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio,
+                               index.device)[index] if self.lsa else None  # (Q, N_r)
+        return self.used_probs(state.logits(index).float(), own)  # (B, h, Q, N_r)
+
     def heads(self, t: torch.Tensor) -> torch.Tensor:
         B, N, _ = t.shape
         return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)

@@ -103,6 +103,29 @@ class _WindowBase(AttentionBase):
         x = x[:, :hw[0], :hw[1]]
         return x.reshape(x.shape[0], hw[0] * hw[1], -1)
 
+    def query_probs(self, state: WindowState, index: torch.Tensor) -> torch.Tensor:
+        """The window attention of the queries ``index`` (flat, on the padded grid) spread
+        over the whole padded key grid (zero outside each query's window, shifts undone):
+        (B, h, Q, Hp*Wp). Layers with and without shifted windows become comparable token
+        by token."""
+        M, s = self.window_size, state.shift
+        Hp, Wp = state.hw_q
+        region = None if state.mask is None else state.mask.ne(0)  # (nW, 1, M^2, M^2)
+        probs = self.used_probs(state.logits().float(),
+                                own_token_blocked(M * M, state.q.device),
+                                region)  # (B, nW, h, M^2, M^2)
+        B, nW, h = probs.shape[:3]
+        rr, cc = (index // Wp - s) % Hp, (index % Wp - s) % Wp  # rolled query coordinates
+        win = (rr // M) * (Wp // M) + cc // M  # (Q,)
+        pos = (rr % M) * M + cc % M
+        rows = probs[:, win, :, pos]  # (Q, B, h, M^2): advanced indices split by a slice
+        j = torch.arange(M * M, device=index.device)
+        key_r = ((rr // M * M)[:, None] + j // M + s) % Hp  # (Q, M^2), original coordinates
+        key_c = ((cc // M * M)[:, None] + j % M + s) % Wp
+        key = (key_r * Wp + key_c)[None, None].expand(B, h, -1, -1)  # (B, h, Q, M^2)
+        dense = probs.new_zeros(B, h, len(index), Hp * Wp)
+        return dense.scatter_(-1, key, rows.permute(1, 2, 0, 3))  # (B, h, Q, Hp*Wp)
+
     def heads(self, t: torch.Tensor) -> torch.Tensor:
         B, nW, M2, _ = t.shape
         return t.view(B, nW, M2, self.num_heads, -1).transpose(2, 3)  # (B, nW, h, M^2, d)
@@ -175,6 +198,8 @@ class DenseTokenTransform(nn.Module):
 class WindowLessAttention(LessAttentionMixin, _WindowBase):
     """Less-Attention on windows: ``A_l = Psi A_{l-1} Theta^T`` per window and head, on the
     previous layer's window partition; values from this layer's own input."""
+
+    dp_loss_samples = False  # whole windows, no sampling
 
     def __init__(self, args: LayerArgs, window_size: int = 7):
         super().__init__(args, window_size)
