@@ -1,12 +1,14 @@
-"""Convert official or mmdet PVT v1 / PVT v2 / Swin weights into lavit_mm's layout.
+"""Convert official or mmdet PVT v1 / PVT v2 / Swin weights, and official DeiT or mmpretrain
+ViT weights, into lavit_mm's layout.
 
     python tools/convert_weights.py --from pvt-official pvt_small.pth pvt_s_lavit.pth
     python tools/convert_weights.py --from mmdet-swin retinanet_swin-t.pth swin_t_lavit.pth
+    python tools/convert_weights.py --from mmpretrain-vit deit-tiny_in1k.pth deit_t_lavit.pth
 
 The output holds ``state_dict`` (our keys) and ``meta``; load it with
 ``init_cfg=dict(type='Pretrained', checkpoint='OUT')`` in a PVT, PVTv2, Swin or LaViT backbone
-of the same widths (a LaViT keeps its LA-only parameters at their identity init; the load log lists
-the keys that were missing or unused).
+of the same widths, or, for DeiT/ViT weights, a ``LaViTPlain`` (a LaViT keeps its LA-only
+parameters at their identity init; the load log lists the keys that were missing or unused).
 """
 import argparse
 import pickle

@@ -91,6 +91,7 @@ def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
 
     - position tables trained at another image size are resized (bilinear);
     - relative position tables of another window size are resized (bicubic);
+    - a plain ViT's table (``pos_embed``) is fitted by the model (``LaViTPlain.fit_pos_embed``);
     - a VA layer's weights loaded into an LA layer keep only the value projection (the
       second half of ``kv``, the last third of ``qkv``); its q/k projections stay unused.
     """
@@ -102,6 +103,8 @@ def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
                 v = resize_pos_embed(v, own[k].shape[1])
             elif k.endswith('relative_position_bias_table') and v.shape[1] == own[k].shape[1]:
                 v = resize_relative_position_table(v, own[k].shape[0])
+            elif k == 'pos_embed' and hasattr(model, 'fit_pos_embed'):  # a plain ViT's table
+                v = model.fit_pos_embed(v)
         out[k] = v
         for fused, parts in (('.attn.kv.', 2), ('.attn.qkv.', 3)):
             v_key = k.replace(fused, '.attn.v.')

@@ -7,7 +7,7 @@ a ``ValueError`` naming the layout it looks like. Loading the result into a LaVi
 weights to LA layers (``checkpoint.checkpoint_filter_fn``): an LA layer keeps the value
 projection and leaves the query/key projections unused.
 
-Layouts (key names from the official code and from mmdet 3.x):
+Layouts (key names from the official code, mmdet 3.x and mmpretrain 1.x):
 
 - ``pvt-official`` (whai362/PVT v1): ``patch_embed{s}.proj|norm``, ``pos_embed{s}`` (stage 4
   with a cls-token entry first), ``block{s}.{j}.norm1|attn.q|attn.kv|attn.proj|attn.sr|
@@ -30,6 +30,12 @@ Layouts (key names from the official code and from mmdet 3.x):
   ``stages.{i}.blocks.{j}.norm1|attn.w_msa.qkv|attn.w_msa.proj|
   attn.w_msa.relative_position_bias_table|norm2|ffn.layers.0.0|ffn.layers.1``,
   ``stages.{i}.downsample.norm|reduction`` (nn.Unfold order), ``norm{i}``.
+- ``mmpretrain-vit`` (``VisionTransformer``; ``LaViTPlain``'s own layout): ``patch_embed.
+  projection``, ``cls_token``, ``pos_embed``, ``layers.{i}.ln1|attn.qkv|attn.proj|ln2|
+  ffn.layers.0.0|ffn.layers.1``, ``ln1`` (final norm), ``ln2`` (after average pooling).
+- ``deit-official`` (facebookresearch/deit, timm's ViT): ``patch_embed.proj``, ``cls_token``,
+  ``pos_embed``, ``blocks.{i}.norm1|attn.qkv|attn.proj|norm2|mlp.fc1|mlp.fc2``, ``norm``,
+  ``fc_norm``, ``head``.
 """
 import re
 from typing import Callable, Dict
@@ -44,6 +50,9 @@ SIGNATURES = {
     'swin-official': re.compile(r'^layers\.\d\.(blocks|downsample)\.'),
     'mmdet-swin': re.compile(r'^stages\.\d\.(blocks\.\d+\.attn\.w_msa|downsample)\.'),
     'lavit_mm': re.compile(r'^stages\.\d\.(blocks\.\d+\.attn\.(q|kv|qkv|v|proj)\.|patch_embed)'),
+    'mmpretrain-vit': re.compile(r'^(layers\.\d+\.(ln1|ln2|attn\.qkv|ffn\.layers)\.|'
+                                 r'patch_embed\.projection\.)'),
+    'deit-official': re.compile(r'^(blocks\.\d+\.(norm1|norm2|attn|mlp)\.|patch_embed\.proj\.)'),
 }
 
 
@@ -188,6 +197,39 @@ def convert_mmdet_swin(state: State) -> State:
     return out
 
 
+PLAIN_VIT_KEYS = re.compile(r'^(patch_embed\.|cls_token$|pos_embed$|layers\.\d+\.|ln1\.|ln2\.)')
+
+
+def convert_mmpretrain_vit(state: State) -> State:
+    """mmpretrain's ``VisionTransformer`` (ViT, DeiT): already ``LaViTPlain``'s layout; only
+    the backbone's keys are kept (a classifier's ``head``/``neck`` are dropped)."""
+    _expect(state, 'mmpretrain-vit')
+    return {k: v for k, v in state.items() if PLAIN_VIT_KEYS.match(k)}
+
+
+def convert_deit_official(state: State) -> State:
+    """The official DeiT / timm ViT layout -> ``LaViTPlain``'s (mmpretrain's) keys. A
+    distilled DeiT (``dist_token``: two extra tokens) is refused; heads are dropped."""
+    _expect(state, 'deit-official')
+    if 'dist_token' in state:
+        raise ValueError('this is a distilled DeiT (dist_token): it has a second extra token '
+                         'that LaViTPlain does not have; use the non-distilled checkpoint')
+    names = {'norm1.': 'ln1.', 'norm2.': 'ln2.', 'mlp.fc1.': 'ffn.layers.0.0.',
+             'mlp.fc2.': 'ffn.layers.1.', 'attn.qkv.': 'attn.qkv.', 'attn.proj.': 'attn.proj.'}
+    out = {}
+    for k, v in state.items():
+        if k in ('cls_token', 'pos_embed'):
+            out[k] = v
+        elif m := re.match(r'patch_embed\.proj\.(.*)', k):
+            out[f'patch_embed.projection.{m[1]}'] = v
+        elif m := re.match(r'blocks\.(\d+)\.(norm1\.|norm2\.|mlp\.fc1\.|mlp\.fc2\.|'
+                           r'attn\.qkv\.|attn\.proj\.)(.*)', k):
+            out[f'layers.{m[1]}.{names[m[2]]}{m[3]}'] = v
+        elif m := re.match(r'(norm|fc_norm)\.(.*)', k):  # final norm; after pooling
+            out[f'{"ln1" if m[1] == "norm" else "ln2"}.{m[2]}'] = v
+    return out
+
+
 CONVERTERS: Dict[str, Callable[[State], State]] = {
     'pvt-official': convert_pvt_official,
     'mmdet-pvt': convert_mmdet_pvt,
@@ -195,6 +237,8 @@ CONVERTERS: Dict[str, Callable[[State], State]] = {
     'mmdet-pvtv2': convert_mmdet_pvtv2,
     'swin-official': convert_swin_official,
     'mmdet-swin': convert_mmdet_swin,
+    'mmpretrain-vit': convert_mmpretrain_vit,
+    'deit-official': convert_deit_official,
 }
 
 

@@ -1,0 +1,397 @@
+"""LaViTPlain: a plain, isotropic ViT whose layers are Vanilla or Less-Attention (LA) layers.
+
+mmpretrain's ``VisionTransformer``, layer for layer and key for key (``arch`` names and
+dicts, ``img_size``/``patch_size``, the class token, ``out_type``, ``final_norm``,
+``frozen_stages``, ``get_layer_depth``), so that with VA layers only it computes what
+mmpretrain's does given the same weights, and mmpretrain ViT/DeiT checkpoints load into it
+(an LA layer keeps the value third of ``qkv``). ``layer_types`` makes layers LA: an LA layer
+transforms the attention of the layer before it (``layers/plain.py``: Theta/Psi on the patch
+tokens, the class token's row and column passed on) and computes no q/k of its own. Training
+adds the DP loss of the LA layers (``loss_dp``), and VA layers take DeepViT's re-attention or
+LSA; the hierarchical backbones' other options (windows, reductions, cross-stage residual,
+SPT, DRLoc, conv stages) have no counterpart here and are not arguments.
+"""
+import re
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks.drop import DropPath
+from mmcv.cnn.bricks.transformer import FFN, PatchEmbed
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+
+from lavit_mm.registry import MODELS
+from ...grid import HW
+from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
+from ..checkpoint import load_pretrained
+from ..layers.kind import LayerArgs
+from ..layers.plain import GlobalAttention, GlobalLessAttention
+
+ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
+LAYER_TYPES = ('va', 'la')
+OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+
+
+def vit_arch(dims: int, layers: int, heads: int, ffn_ratio: int = 4) -> dict:
+    return dict(embed_dims=dims, num_layers=layers, num_heads=heads,
+                feedforward_channels=dims * ffn_ratio)
+
+
+def parse_layer_types(layer_types: Union[None, str, Sequence[str]], num_layers: int,
+                      owner: str) -> List[str]:
+    """``None`` (all VA), a list of 'va'/'la', or a string of ``<count><type>`` terms joined
+    by '+' ('14va+4la') -> one type per layer, checked: the right count, known types, and a
+    VA layer first (an LA layer transforms the attention of the layer before it)."""
+    if layer_types is None:
+        return ['va'] * num_layers
+    if isinstance(layer_types, str):
+        terms = [re.fullmatch(r'\s*(\d+)\s*(va|la)\s*', t) for t in layer_types.split('+')]
+        if not all(terms):
+            raise ValueError(f"{owner}: layer_types {layer_types!r} is not a sum of "
+                             f"'<count>va' / '<count>la' terms, e.g. '14va+4la'")
+        types = [m[2] for m in terms for _ in range(int(m[1]))]
+    else:
+        types = list(layer_types)
+        unknown = sorted({str(t) for t in types} - set(LAYER_TYPES))
+        if unknown:
+            raise ValueError(f'{owner}: unknown layer types {unknown} in layer_types; each '
+                             f'is one of {LAYER_TYPES}')
+    if len(types) != num_layers:
+        raise ValueError(f'{owner}: layer_types gives {len(types)} layers and the arch has '
+                         f'num_layers={num_layers}: give one type per layer')
+    if types and types[0] == 'la':
+        raise ValueError(f"{owner}: layer 0 is 'la', but an LA layer transforms the attention "
+                         f"of the layer before it: the first layer must be 'va'")
+    return types
+
+
+def resize_pos_embed(table: torch.Tensor, src: HW, dst: HW, mode: str,
+                     extra: int) -> torch.Tensor:
+    """A (1, extra + H*W, C) table on grid ``src`` -> on grid ``dst`` (the extra tokens'
+    entries kept, the grid part interpolated), as mmpretrain resizes it."""
+    if tuple(src) == tuple(dst):
+        return table
+    grid = table[:, extra:].reshape(1, *src, -1).permute(0, 3, 1, 2)  # (1, C, H, W)
+    grid = F.interpolate(grid.float(), size=tuple(dst), align_corners=False, mode=mode)
+    grid = grid.flatten(2).transpose(1, 2).to(table.dtype)  # (1, H'*W', C)
+    return torch.cat([table[:, :extra], grid], dim=1)
+
+
+class PlainBlock(nn.Module):
+    """mmpretrain's ``TransformerEncoderLayer`` with a VA or LA attention:
+    ``x + attn(ln1(x))``, then ``x + ffn(ln2(x))``."""
+
+    def __init__(self, dims: int, attn: nn.Module, feedforward_channels: int,
+                 drop_rate: float, drop_path_rate: float, act_cfg: dict, norm_cfg: dict):
+        super().__init__()
+        self.ln1 = build_norm_layer(norm_cfg, dims)[1]
+        self.attn = attn
+        self.ln2 = build_norm_layer(norm_cfg, dims)[1]
+        self.ffn = FFN(embed_dims=dims, feedforward_channels=feedforward_channels, num_fcs=2,
+                       ffn_drop=drop_rate, act_cfg=act_cfg,
+                       dropout_layer=dict(type='DropPath', drop_prob=drop_path_rate))
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    @property
+    def is_less_attention(self) -> bool:
+        return self.attn.is_less_attention
+
+    def forward(self, x: torch.Tensor, hw: HW, prev=None):
+        """x: (B, N, C) -> (B, N, C) and this layer's attention state."""
+        y, state = self.attn(self.ln1(x), hw, prev=prev)
+        x = x + self.drop_path(y)
+        return self.ffn(self.ln2(x), identity=x), state
+
+
+@MODELS.register_module()
+class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
+    """A plain ViT with Less-Attention layers (module docstring).
+
+    Args:
+        arch: a name of :attr:`arch_zoo` (mmpretrain's: 'deit-tiny', 'deit-small',
+            'deit-base', 'small', 'base', 'large') or a dict of ``embed_dims``,
+            ``num_layers``, ``num_heads``, ``feedforward_channels``.
+        layer_types: 'va'/'la' per layer: a list, or a string such as '14va+4la'; None: all
+            VA (mmpretrain's ViT). The first layer must be VA.
+        img_size: the size the position table is made for (other sizes interpolate it).
+        patch_size: the patch embedding's kernel and stride (4 for 32 px images).
+        in_channels: image channels.
+        out_indices: layers whose output is returned (negative: from the end).
+        drop_rate: dropout after the position embedding, in the FFN and after projections.
+        attn_drop_rate: dropout on the attention probabilities.
+        drop_path_rate: stochastic depth, rising linearly to this over the layers.
+        qkv_bias: biases of the q/k/v (LA: v) projections.
+        norm_cfg: the norms (LayerNorm, eps 1e-6 as mmpretrain's ViT).
+        act_cfg: the FFN's activation.
+        final_norm: a LayerNorm after the last layer (``ln1``).
+        out_type: 'cls_token' (B, C), 'featmap' (B, C, H, W), 'avg_featmap' (B, C; normed
+            by ``ln2``) or 'raw' (B, N, C).
+        with_cls_token: prepend a class token (required by ``out_type='cls_token'``).
+        frozen_stages: freeze the embeddings and the first this many layers (0 or -1:
+            none, as mmpretrain; kept frozen through ``train()``).
+        interpolate_mode: how the position table is resized ('bicubic').
+        la_kernel_size: the Theta/Psi kernel of LA layers (3); refused without LA layers.
+        dp_loss_weight: the DP loss's weight (1.0 with LA layers); refused without them.
+        dp_margin: the DP loss's dominance margin (1.0); refused without LA layers.
+        reattention: DeepViT's re-attention in every VA layer.
+        lsa: Locality Self-Attention in every VA layer (own token masked, learnable scale).
+        with_cp: gradient checkpointing of each layer in training.
+        init_cfg: mmengine's; ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads
+            with a report of what was missing and unused.
+    """
+    arch_zoo: Dict[str, dict] = {
+        **dict.fromkeys(['s', 'small'], vit_arch(768, 8, 8, 3)),
+        **dict.fromkeys(['b', 'base'], vit_arch(768, 12, 12)),
+        **dict.fromkeys(['l', 'large'], vit_arch(1024, 24, 16)),
+        **dict.fromkeys(['deit-t', 'deit-tiny'], vit_arch(192, 12, 3)),
+        **dict.fromkeys(['deit-s', 'deit-small'], vit_arch(384, 12, 6)),
+        **dict.fromkeys(['deit-b', 'deit-base'], vit_arch(768, 12, 12)),
+    }
+    default_dp_loss_weight = 1.0
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'deit-tiny',
+                 layer_types: Union[None, str, Sequence[str]] = None,
+                 img_size: Union[int, HW] = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 qkv_bias: bool = True,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 act_cfg: dict = dict(type='GELU'),
+                 final_norm: bool = True,
+                 out_type: str = 'cls_token',
+                 with_cls_token: bool = True,
+                 frozen_stages: int = -1,
+                 interpolate_mode: str = 'bicubic',
+                 la_kernel_size: Optional[int] = None,
+                 dp_loss_weight: Optional[float] = None,
+                 dp_margin: Optional[float] = None,
+                 reattention: bool = False,
+                 lsa: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        self.arch = self._resolve_arch(arch, name)
+        dims, depth = self.arch['embed_dims'], self.arch['num_layers']
+        self.layer_types = parse_layer_types(layer_types, depth, name)
+        has_la = 'la' in self.layer_types
+        la_given = dict(la_kernel_size=la_kernel_size, dp_loss_weight=dp_loss_weight,
+                        dp_margin=dp_margin)
+        for option, value in la_given.items():
+            if value is not None and not has_la:
+                raise ValueError(f"{name}: {option} configures Less-Attention layers and "
+                                 f"layer_types has none: remove it, or make layers 'la' "
+                                 f"(e.g. layer_types='14va+4la')")
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'{name}: out_type {out_type!r} is not one of {OUT_TYPES}')
+        if out_type == 'cls_token' and not with_cls_token:
+            raise ValueError(f"{name}: out_type='cls_token' needs with_cls_token=True; or "
+                             f"choose out_type 'avg_featmap' / 'featmap'")
+        self.out_indices = [i % depth if -depth <= i < depth else i for i in
+                            ([out_indices] if isinstance(out_indices, int) else out_indices)]
+        if not all(0 <= i < depth for i in self.out_indices):
+            raise ValueError(f'{name}: out_indices {out_indices} must be layer indices in '
+                             f'[-{depth}, {depth})')
+        if not -1 <= frozen_stages <= depth:
+            raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {depth}]')
+        self.embed_dims, self.num_layers = dims, depth
+        self.out_type, self.final_norm, self.with_cp = out_type, final_norm, with_cp
+        self.frozen_stages, self.interpolate_mode = frozen_stages, interpolate_mode
+        self.num_extra_tokens = 1 if with_cls_token else 0
+        self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
+                                    else dp_loss_weight) if has_la else 0.
+        self.dp_margin = 1.0 if dp_margin is None else float(dp_margin)
+
+        self.patch_embed = PatchEmbed(in_channels=in_channels, embed_dims=dims,
+                                      kernel_size=patch_size, stride=patch_size,
+                                      input_size=img_size)
+        self.patch_resolution = tuple(self.patch_embed.init_out_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dims)) if with_cls_token else None
+        num_patches = self.patch_resolution[0] * self.patch_resolution[1]
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_extra_tokens, dims))
+        self.drop_after_pos = nn.Dropout(drop_rate)
+        args = LayerArgs(dims=dims, num_heads=self.arch['num_heads'], qkv_bias=qkv_bias,
+                         attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
+                         reattention=reattention, lsa=lsa)
+        prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
+        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        self.layers = nn.ModuleList([
+            PlainBlock(dims, GlobalLessAttention(args, prefix, kernel) if t == 'la' else
+                       GlobalAttention(args, prefix), self.arch['feedforward_channels'],
+                       drop_rate, dpr[i], act_cfg, norm_cfg)
+            for i, t in enumerate(self.layer_types)])
+        if final_norm:
+            self.ln1 = build_norm_layer(norm_cfg, dims)[1]
+        if out_type == 'avg_featmap':
+            self.ln2 = build_norm_layer(norm_cfg, dims)[1]
+        if has_la:  # training steps, for the DP loss's seeds (in checkpoints)
+            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
+        self._aux_losses: Dict[str, torch.Tensor] = {}
+        self._freeze_stages()
+
+    def _resolve_arch(self, arch, name: str) -> dict:
+        if isinstance(arch, str):
+            if arch.lower() not in self.arch_zoo:
+                raise ValueError(f'{name}: unknown arch {arch!r}; choose one of '
+                                 f'{sorted(self.arch_zoo)} or give a dict of {ARCH_KEYS}')
+            return dict(self.arch_zoo[arch.lower()])
+        if not isinstance(arch, dict) or set(ARCH_KEYS) - set(arch):
+            missing = sorted(set(ARCH_KEYS) - set(arch)) if isinstance(arch, dict) else ARCH_KEYS
+            raise ValueError(f'{name}: an arch dict needs {ARCH_KEYS}; missing {missing}')
+        unknown = sorted(set(arch) - set(ARCH_KEYS))
+        if unknown:
+            raise ValueError(f'{name}: unknown arch keys {unknown}; an arch has {ARCH_KEYS}')
+        if arch['embed_dims'] % arch['num_heads']:
+            raise ValueError(f"{name}: embed_dims {arch['embed_dims']} not divisible by "
+                             f"num_heads {arch['num_heads']}")
+        return dict(arch)
+
+    @property
+    def la_layers(self) -> List[nn.Module]:
+        return [layer.attn for layer in self.layers if layer.is_less_attention]
+
+    # ------------------------------------------------------------------ forward
+    def tokens(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
+        """Images (B, C_in, H, W) -> embedded tokens (B, extra + H'*W', C) and their grid."""
+        if not x.is_floating_point():
+            raise TypeError(f'{type(self).__name__}: images must be a float tensor (B, C, H, '
+                            f'W), normalised, got {x.dtype}: pass them through the data '
+                            f'preprocessor (mean/std in the config)')
+        x, hw = self.patch_embed(x)  # (B, H'*W', C)
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+        x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
+                                 self.interpolate_mode, self.num_extra_tokens)
+        return self.drop_after_pos(x), tuple(hw)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """x: (B, C_in, H, W) -> the outputs of ``out_indices`` in ``out_type``'s form. In
+        training, the DP loss of the LA layers is kept for :meth:`aux_losses`."""
+        if self.training:
+            refuse_uncollected(type(self).__name__, self._aux_losses)
+        x, hw = self.tokens(x)
+        ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
+                             else None)
+        outs, state = [], None
+        for i, layer in enumerate(self.layers):
+            if ctx.dp_inputs is not None and layer.is_less_attention:
+                ctx.dp_inputs.append((layer.attn, state, hw))
+            if self.with_cp and self.training and x.requires_grad:
+                x, state = cp.checkpoint(layer, x, hw, state, use_reentrant=False)
+            else:
+                x, state = layer(x, hw, state)
+            if i == self.num_layers - 1 and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, hw))
+        self._aux_losses = self._compute_aux_losses(ctx) if self.training else {}
+        return tuple(outs)
+
+    def _format_output(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
+        if self.out_type == 'raw':
+            return x  # (B, N, C)
+        if self.out_type == 'cls_token':
+            return x[:, 0]  # (B, C)
+        patches = x[:, self.num_extra_tokens:]  # (B, H*W, C)
+        if self.out_type == 'featmap':
+            return patches.reshape(x.shape[0], *hw, -1).permute(0, 3, 1, 2)  # (B, C, H, W)
+        return self.ln2(patches.mean(dim=1))  # (B, C)
+
+    def attention_blocks(self) -> List[List[nn.Module]]:
+        """The layers, as one 'stage' (:meth:`attention_states`): for analysis tools."""
+        return [list(self.layers)]
+
+    def attention_states(self, x: torch.Tensor) -> List[list]:
+        """Every layer's attention (one 'stage' of them, as the hierarchical backbones give
+        per stage): for ``tools/analyze_attention.py`` and tests."""
+        x, hw = self.tokens(x)
+        states, state = [], None
+        for layer in self.layers:
+            x, state = layer(x, hw, state)
+            states.append(state)
+        return [states]
+
+    # ------------------------------------------------------------------ init / load
+    def fit_pos_embed(self, table: torch.Tensor) -> torch.Tensor:
+        """A checkpoint's position table (1, extra + S*S, C), made at another image size or
+        with a class token this model lacks, resized to this model's."""
+        if table.shape[1] == self.pos_embed.shape[1] + 1 and self.cls_token is None:
+            table = table[:, 1:]  # a class token this model does not have
+        side = round((table.shape[1] - self.num_extra_tokens) ** 0.5)
+        if side * side != table.shape[1] - self.num_extra_tokens:
+            raise ValueError(f'{type(self).__name__}: cannot fit a position table of '
+                             f'{table.shape[1]} tokens: not {self.num_extra_tokens} extra '
+                             f'token(s) and a square grid')
+        return resize_pos_embed(table, (side, side), self.patch_resolution,
+                                self.interpolate_mode, self.num_extra_tokens)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + 'pos_embed'
+        if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
+            state_dict[key] = self.fit_pos_embed(state_dict[key])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def init_weights(self):
+        """timm/DeiT's initialisation (linear layers truncated normal 0.02, zero biases,
+        LayerNorms 1/0, class token and position table truncated normal 0.02; the patch
+        convolution keeps PyTorch's), LA transforms the identity; then ``init_cfg``."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        trunc_normal_(self.pos_embed, std=.02)
+        if self.cls_token is not None:
+            trunc_normal_(self.cls_token, std=.02)
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'),
+                            logger=MMLogger.get_current_instance())
+        self._is_init = True
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """(depth, number of depths), as mmpretrain's ViT: embeddings 0, layer i i + 1,
+        the rest (final norms, the task model's head) last. An LA layer's Theta/Psi are its
+        layer's, in place of its q/k."""
+        num = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num - 1, num
+        name = param_name[len(prefix):]
+        if name in ('cls_token', 'pos_embed') or name.startswith('patch_embed'):
+            return 0, num
+        if name.startswith('layers.'):
+            return int(name.split('.')[1]) + 1, num
+        return num - 1, num
+
+    # ------------------------------------------------------------------ train modes
+    def _freeze_stages(self):
+        if self.frozen_stages <= 0:
+            return
+        frozen: List[nn.Module] = [self.patch_embed, self.drop_after_pos]
+        frozen += list(self.layers[:self.frozen_stages])
+        if self.frozen_stages == self.num_layers and self.final_norm:
+            frozen.append(self.ln1)
+        for m in frozen:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+        for p in (self.pos_embed, self.cls_token):
+            if p is not None:
+                p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        return self

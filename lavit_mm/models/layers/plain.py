@@ -1,0 +1,110 @@
+"""Global attention of a plain (isotropic) ViT: a Vanilla and a Less-Attention version.
+
+Tokens are ``prefix`` leading tokens off the grid (the class token) followed by the ``H x W``
+patch tokens; every query attends to every key. The VA layer's parameters are those of
+mmpretrain's ``MultiheadAttention`` (``qkv``, ``proj``), so mmpretrain ViT/DeiT weights load
+as they are.
+
+Theta/Psi and the class token (our choice; the paper does not say). Theta and Psi act on the
+patch part of each axis as the hierarchical LA layers do (a per-head k x k map over the token
+grid, ``token_transform.py``) and leave the class token's entry alone: written as matrices,
+``Psi = diag(1, P)`` and ``Theta = diag(1, T)``, so in ``A' = Psi A Theta^T`` the class
+token's row keeps its own-key logit and has its patch logits mixed along keys by ``T``; the
+class token's column (how much each patch attends to the class token) is mixed along queries
+by ``P``; the class-class logit is passed on unchanged. A grid convolution has no place for
+a token without a position, and the identity there is what a fresh LA layer needs to
+reproduce the attention it receives.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from ...grid import HW
+from .attention_state import AttentionBase, AttentionState, attend
+from .counter_random import Seed
+from .dp_loss import diagonality_preserving_loss
+from .kind import LayerArgs
+from .less_attention import LessAttentionMixin
+from .locality import as_logit_mask, own_token_blocked
+from .token_transform import TokenGridTransform
+
+
+class _GlobalBase(AttentionBase):
+
+    def __init__(self, args: LayerArgs, prefix: int):
+        super().__init__(args.dims, args.num_heads, args.attn_drop, args.proj_drop)
+        self.prefix = prefix
+
+    def key_grid(self, hw: HW) -> HW:
+        return hw
+
+    def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
+        """(B, h, Q, prefix + H*W): the grid queries ``index`` (the class token's row is not
+        sampled) over all keys, the class token's column first."""
+        rows = index + state.prefix
+        own = own_token_blocked(state.q.shape[-2], index.device)[rows] if self.lsa else None
+        return self.used_probs(state.logits(rows).float(), own)
+
+    def heads(self, t: torch.Tensor) -> torch.Tensor:
+        B, N, _ = t.shape
+        return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
+
+    def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
+        blocked = own_token_blocked(v.shape[-2], v.device) if self.lsa else None  # (N, N)
+        mask = None if blocked is None else as_logit_mask(blocked, state.q.dtype)
+        out = attend(state, v, self.dropout_p(), mask, self.reattention, blocked)  # (B,h,N,d)
+        B, h, N, d = out.shape
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, N, h * d)))
+
+
+class GlobalAttention(_GlobalBase):
+    """Multi-head self-attention over all tokens (ViT), with LSA/re-attention as options."""
+
+    def __init__(self, args: LayerArgs, prefix: int = 1):
+        super().__init__(args, prefix)
+        self.qkv = nn.Linear(args.dims, 3 * args.dims, bias=args.qkv_bias)
+        self.add_va_options(args)
+
+    def forward(self, x: torch.Tensor, hw: HW, prev: Optional[AttentionState] = None,
+                extension=None) -> Tuple[torch.Tensor, AttentionState]:
+        """x: (B, prefix + H*W, C) -> (B, prefix + H*W, C) and this layer's attention."""
+        if extension is not None:
+            raise ValueError('a plain ViT has no cross-stage residual')
+        q, k, v = map(self.heads, self.qkv(x).chunk(3, dim=-1))  # 3 x (B, h, N, d)
+        state = AttentionState(q * self.query_scale(), k, hw, hw, self.head_dims, self.prefix)
+        return self.output(state, v), state
+
+
+class GlobalLessAttention(LessAttentionMixin, _GlobalBase):
+    """Less-Attention over all tokens: no q/k projection; the previous layer's logits with
+    Psi along queries and Theta along keys, on the patch tokens only (module docstring)."""
+    dp_loss_samples = False  # the whole square map
+
+    def __init__(self, args: LayerArgs, prefix: int = 1, kernel_size: int = 3):
+        super().__init__(args, prefix)
+        self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
+        self.theta = TokenGridTransform(args.num_heads, kernel_size)  # along the key axis
+        self.psi = TokenGridTransform(args.num_heads, kernel_size)  # along the query axis
+
+    def _on_patches(self, transform: TokenGridTransform, t: torch.Tensor, hw: HW):
+        """(B, h, prefix + H*W, d): ``transform`` on the patch tokens, the prefix as is."""
+        p = self.prefix
+        return torch.cat([t[:, :, :p], transform(t[:, :, p:], hw)], dim=2)
+
+    def transform(self, state: AttentionState, hw: HW) -> AttentionState:
+        if tuple(state.hw_q) != tuple(hw) or state.prefix != self.prefix:
+            raise ValueError(f'LA layer got attention for grid {state.hw_q} with '
+                             f'{state.prefix} leading tokens, but its tokens are {hw} with '
+                             f'{self.prefix}')
+        q = self._on_patches(self.psi, state.q, hw)  # (B, h, N, d)
+        k = self._on_patches(self.theta, state.k, hw)  # (B, h, N, d)
+        return AttentionState(q, k, hw, hw, state.own_dims, self.prefix)
+
+    def attend_with(self, state: AttentionState, x: torch.Tensor, hw: HW):
+        return self.output(state, self.heads(self.v(x))), state
+
+    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float) -> torch.Tensor:
+        """The DP loss of the whole square map, class token included (its row and column are
+        tokens of the map like any other); no sampling: N x N is small for a plain ViT."""
+        return diagonality_preserving_loss(state.logits().float().softmax(-1), margin)

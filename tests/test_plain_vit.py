@@ -1,0 +1,197 @@
+"""LaViTPlain: equal to mmpretrain's VisionTransformer without LA layers, mmpretrain/DeiT
+checkpoints into LA models with an exact load report, the LA layer on the class token, the
+DP loss through mmpretrain's classifier, and its refusals."""
+import pytest
+import torch
+
+from lavit_mm.models import LaViTPlain
+from lavit_mm.models.checkpoint import load_pretrained
+from lavit_mm.models.convert import detect_layout
+
+# a narrow DeiT at 32 px (patch 4: an 8 x 8 grid), 4 layers
+ARCH = dict(embed_dims=48, num_layers=4, num_heads=3, feedforward_channels=96)
+
+
+def randomize(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    model.eval()  # (mmpretrain's train() returns None)
+    return model
+
+
+def mmpretrain_vit(**kw):
+    from mmpretrain.models.backbones import VisionTransformer
+    return randomize(VisionTransformer(arch=dict(ARCH), img_size=32, patch_size=4, **kw))
+
+
+def images(*size, seed=1):
+    return torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize('kw', [
+    dict(out_type='cls_token'),
+    dict(out_type='featmap', out_indices=[1, 3]),
+    dict(out_type='avg_featmap', with_cls_token=False),
+    dict(out_type='raw', final_norm=False),
+])
+@pytest.mark.parametrize('size', [(32, 32), (44, 27)])  # the table interpolated; corner padding
+def test_without_la_layers_it_is_mmpretrains_vit(kw, size):
+    theirs = mmpretrain_vit(**kw)
+    ours = LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4, **kw).eval()
+    ours.load_state_dict(theirs.state_dict())  # strict: the same keys and shapes
+    with torch.no_grad():
+        a, b = theirs(images(*size)), ours(images(*size))
+    assert len(a) == len(b) == len(kw.get('out_indices', [-1]))
+    for x, y in zip(a, b):
+        assert x.shape == y.shape
+        assert (x - y).abs().max() < 1e-5
+    names = [n for n, _ in theirs.named_parameters()]
+    assert [ours.get_layer_depth(n, 'backbone.') for n in names] == \
+        [theirs.get_layer_depth(n, 'backbone.') for n in names]
+    assert [ours.get_layer_depth('backbone.' + n, 'backbone.') for n in names] == \
+        [theirs.get_layer_depth('backbone.' + n, 'backbone.') for n in names]
+
+
+def test_a_fresh_la_layer_passes_the_attention_on_class_token_included():
+    model = randomize(LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32,
+                                 patch_size=4))
+    for la in model.la_layers:  # Theta/Psi back at their identity init
+        la.theta.reset_parameters()
+        la.psi.reset_parameters()
+    with torch.no_grad():
+        states = model.attention_states(images(32, 32))[0]
+    logits = [s.logits() for s in states]  # (B, h, 65, 65)
+    assert logits[0].shape == (2, 3, 65, 65)
+    assert torch.equal(logits[2], logits[1]) and torch.equal(logits[3], logits[1])
+    assert not torch.allclose(logits[1], logits[0])
+    # trained Psi/Theta mix the patch tokens only: the class-class logit is passed on
+    la = model.la_layers[0]
+    with torch.no_grad():
+        la.theta.weight.normal_()
+        la.psi.weight.normal_()
+        mixed = model.attention_states(images(32, 32))[0][2].logits()
+    assert torch.allclose(mixed[..., 0, 0], logits[1][..., 0, 0], atol=1e-6)
+    assert not torch.allclose(mixed[..., 1:, 1:], logits[1][..., 1:, 1:], atol=1e-3)
+
+
+def write_mmpretrain_classifier(path, seed=0):
+    """A random checkpoint of mmpretrain's ImageClassifier (backbone ViT, linear head)."""
+    state = {f'backbone.{k}': v for k, v in mmpretrain_vit().state_dict().items()}
+    g = torch.Generator().manual_seed(seed)
+    state['head.layers.head.weight'] = torch.randn(10, 48, generator=g)
+    state['head.layers.head.bias'] = torch.randn(10, generator=g)
+    torch.save({'meta': {}, 'state_dict': state}, path)
+    return state
+
+
+@pytest.mark.parametrize('layout', ['mmpretrain-vit', 'deit-official'])
+def test_vit_checkpoints_load_into_la_models_with_an_exact_report(tmp_path, layout):
+    """mmpretrain (or official DeiT) weights -> converter CLI -> a 2 VA + 2 LA model: VA
+    layers loaded whole, LA layers keep the value third of qkv and drop q/k, Theta/Psi left
+    at their init; the report says exactly that."""
+    import subprocess
+    import sys
+    src = tmp_path / 'vit.pth'
+    state = write_mmpretrain_classifier(src)
+    backbone = {k[9:]: v for k, v in state.items() if k.startswith('backbone.')}
+    if layout == 'deit-official':  # the same weights under the official DeiT names
+        back = {'ln1.': 'norm1.', 'ln2.': 'norm2.', 'ffn.layers.0.0.': 'mlp.fc1.',
+                'ffn.layers.1.': 'mlp.fc2.'}
+        official = {}
+        for k, v in backbone.items():
+            k = k.replace('patch_embed.projection.', 'patch_embed.proj.')
+            if k.startswith('layers.'):
+                for a, b in back.items():
+                    k = k.replace(a, b)
+                k = 'blocks.' + k[len('layers.'):]
+            elif k.startswith('ln1.'):
+                k = 'norm.' + k[4:]
+            official[k] = v
+        official['head.weight'] = torch.randn(10, 48)
+        assert detect_layout(official) == 'deit-official'
+        torch.save({'model': official}, src)
+    dst = tmp_path / 'converted.pth'
+    subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', layout, str(src),
+                    str(dst)], check=True, capture_output=True)
+    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32, patch_size=4)
+    report = load_pretrained(model, str(dst))
+    assert sorted(report.missing) == sorted(
+        f'layers.{i}.attn.{t}.weight' for i in (2, 3) for t in ('theta', 'psi'))
+    assert sorted(report.unused) == [f'layers.{i}.attn.qkv.{p}' for i in (2, 3)
+                                     for p in ('bias', 'weight')]
+    own = model.state_dict()
+    for k, v in backbone.items():
+        if k in own:
+            assert torch.equal(own[k], v), k
+    for i in (2, 3):
+        assert torch.equal(own[f'layers.{i}.attn.v.weight'],
+                           backbone[f'layers.{i}.attn.qkv.weight'][96:])
+
+
+def test_a_checkpoint_of_another_image_size_gets_its_table_resized():
+    theirs = mmpretrain_vit()
+    ours = LaViTPlain(arch=dict(ARCH), img_size=48, patch_size=4)
+    ours.load_state_dict(theirs.state_dict())
+    assert ours.pos_embed.shape == (1, 1 + 12 * 12, 48)
+    assert torch.equal(ours.pos_embed[:, 0], theirs.pos_embed[:, 0])
+
+
+def test_the_dp_loss_reaches_mmpretrains_classifier_and_a_stock_one_is_refused():
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+    from mmpretrain.utils import register_all_modules
+
+    import lavit_mm.models.cls  # noqa: F401  (registers lavit_mm.ImageClassifier)
+    register_all_modules()
+    backbone = dict(type='lavit_mm.LaViTPlain', arch=dict(ARCH), layer_types=['va', 'la'] * 2,
+                    img_size=32, patch_size=4)
+    head = dict(type='LinearClsHead', num_classes=4, in_channels=48)
+    samples = [DataSample().set_gt_label(torch.tensor([i])) for i in (1, 3)]
+    model = MODELS.build(dict(type='lavit_mm.ImageClassifier', backbone=backbone, neck=None,
+                              head=head))
+    model.init_weights()
+    model.train()
+    losses = model.loss(images(32, 32), samples)
+    assert losses['loss_dp'] > 0 and losses['loss_dp'].requires_grad
+    sum(losses.values()).backward()
+    la = model.backbone.la_layers[0]
+    assert la.theta.weight.grad.abs().sum() > 0
+    assert int(model.backbone.dp_step) == 1
+    stock = MODELS.build(dict(type='ImageClassifier', backbone=backbone, head=head))
+    stock.train()
+    stock.loss(images(32, 32), samples)
+    with pytest.raises(RuntimeError, match='loss_dp.*never collected.*dp_loss_weight=0'):
+        stock.loss(images(32, 32), samples)
+
+
+def test_frozen_layers_stay_frozen_through_train():
+    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', frozen_stages=2, drop_rate=0.5)
+    model.train()
+    assert not model.layers[1].training and model.layers[2].training
+    assert not model.pos_embed.requires_grad and not model.cls_token.requires_grad
+    assert not any(p.requires_grad for p in model.layers[:2].parameters())
+    assert all(p.requires_grad for p in model.layers[2:].parameters())
+
+
+@pytest.mark.parametrize('kw,message', [
+    (dict(layer_types='1la+3va'), "layer 0 is 'la'.*first layer must be 'va'"),
+    (dict(layer_types=['va', 'la', 'xa', 'va']), r"unknown layer types \['xa'\]"),
+    (dict(layer_types='3va+3la'), 'gives 6 layers and the arch has num_layers=4'),
+    (dict(layer_types='3 va, 1 la'), "not a sum of '<count>va'"),
+    (dict(la_kernel_size=5), "la_kernel_size configures Less-Attention layers and "
+                             "layer_types has none"),
+    (dict(dp_loss_weight=0.5), 'dp_loss_weight configures Less-Attention'),
+    (dict(dp_margin=2.0), 'dp_margin configures Less-Attention'),
+    (dict(out_type='cls_token', with_cls_token=False), "needs with_cls_token=True"),
+    (dict(out_type='tokens'), "out_type 'tokens' is not one of"),
+    (dict(out_indices=[4]), r'out_indices \[4\] must be layer indices'),
+    (dict(arch='deit-huge'), "unknown arch 'deit-huge'"),
+    (dict(arch=dict(ARCH, num_heads=5)), 'embed_dims 48 not divisible by num_heads 5'),
+    (dict(arch=dict(ARCH, depths=[2])), r"unknown arch keys \['depths'\]"),
+])
+def test_refusals(kw, message):
+    kw = dict(dict(arch=dict(ARCH)), **kw)
+    with pytest.raises(ValueError, match=message):
+        LaViTPlain(**kw)
