@@ -12,11 +12,11 @@ from lavit_mm.models.convert import detect_layout
 ARCH = dict(embed_dims=48, num_layers=4, num_heads=3, feedforward_channels=96)
 
 
-def randomize(model, seed=0):
+def randomize(model, seed=0, scale=0.05):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+            p.copy_(torch.randn(p.shape, generator=g) * scale)
     model.eval()  # (mmpretrain's train() returns None)
     return model
 
@@ -195,3 +195,24 @@ def test_refusals(kw, message):
     kw = dict(dict(arch=dict(ARCH)), **kw)
     with pytest.raises(ValueError, match=message):
         LaViTPlain(**kw)
+
+
+def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
+    from lavit_mm.analysis.attention import (collect_attention, cross_layer_similarity,
+                                             query_attention_map)
+    model = randomize(LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32,
+                                 patch_size=4, lsa=True), scale=0.3)  # attention not uniform
+    for la in model.la_layers:
+        la.theta.reset_parameters()
+        la.psi.reset_parameters()
+    (layers, ) = collect_attention(model, images(32, 32), max_queries=40)
+    assert [a.kind for a in layers] == ['VA', 'VA', 'LA', 'LA']
+    assert layers[0].probs.shape == (2, 3, 40, 65)  # 40 grid queries x (class token + 64)
+    sim = cross_layer_similarity(layers)
+    # LSA masks a VA layer's own token, an LA layer inherits the logits without the mask
+    # (layers/locality.py): a fresh LA layer is near, not at, its VA layer
+    assert 0.5 < sim[1, 2] < 1 and sim[2, 3] == pytest.approx(1.0, abs=1e-6)
+    assert sim[0, 1] < 0.99  # two VA layers' own attentions differ
+    rows = layers[1].probs[0, :, torch.arange(40), layers[1].query_index + 1]
+    assert rows.abs().max() < 1e-3  # the own token masked (LSA, VA only)
+    assert query_attention_map(layers[2], (0.5, 0.5)).shape == (8, 8)
