@@ -33,3 +33,22 @@ def test_lavit_saves_the_qk_projections_of_its_la_layers():
     extra = sum(p.numel() for n, p in lavit.named_parameters()  # residual mixes, output norms
                 if 'cross_stage' in n or re.match(r'backbone\.stages\.\d+\.norm\.', n))
     assert count_params(pvt) - count_params(lavit) == saved - added - extra
+
+
+def test_mmdets_count_is_ours_without_the_attention_products():
+    """mmdet's get_flops (mmengine's get_model_complexity_info) skips the fused attention:
+    ours minus theirs is exactly q k^T + P v of every layer, B * N * N_k * 2C per layer."""
+    import torch
+    from mmengine.analysis import get_model_complexity_info
+    from tests.helpers import narrow_arch
+    model = PVT(arch=narrow_arch('sra', num_va=[2, 3, 3, 2]), pretrain_img_size=64).eval()
+    theirs = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, 64, 64), ),
+                                       show_table=False, show_arch=False)['flops']
+    assert count_flops(model, (64, 64), attention_products=False) == theirs
+    products = 0
+    for i, stage in enumerate(model.stages):
+        side = 64 // 4 // 2 ** i  # token grid
+        for block in stage.blocks:
+            n_k = max(side // block.attn.reduce.sr_ratio, 1) ** 2
+            products += side * side * n_k * 2 * model.num_features[i]
+    assert count_flops(model, (64, 64)) - theirs == products
