@@ -34,3 +34,23 @@ def publish_checkpoint(src: str, dst: str) -> dict:
     torch.save(published, dst)
     torch.load(dst, map_location='cpu', weights_only=True)  # must load safely
     return published
+
+
+def transplant_checkpoint(config, src: str, dst: str, seed: int = 0):
+    """The whole trained model of ``src`` (e.g. a PVTv2 classifier) loaded into the model of
+    ``config`` (a Config; e.g. a LaViT classifier of the same widths) as a backbone loads a
+    checkpoint (``models.checkpoint.load_pretrained``: VA weights as they are, an LA layer the
+    value projection, a report of what was missing and unused), then written to ``dst`` as a
+    published checkpoint for ``tools/test.py`` or ``load_from``. The model is initialised as
+    training would start it first (seeded with ``seed``; the caller's random state is kept),
+    so what the file lacks keeps its fresh initialisation (Theta/Psi the identity, cross-stage
+    maps zero). Returns the load report."""
+    from ..engine.config import build_model
+    from ..models.checkpoint import load_pretrained
+    from ..rng import seeded
+    with seeded(seed):
+        model = build_model(config)
+        model.init_weights()
+    report = load_pretrained(model, src)
+    torch.save({'meta': dict(transplanted_from=src), 'state_dict': model.state_dict()}, dst)
+    return report
