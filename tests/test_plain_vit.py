@@ -216,3 +216,21 @@ def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
     rows = layers[1].probs[0, :, torch.arange(40), layers[1].query_index + 1]
     assert rows.abs().max() < 1e-3  # the own token masked (LSA, VA only)
     assert query_attention_map(layers[2], (0.5, 0.5)).shape == (8, 8)
+
+
+def test_hostile_inputs_get_clear_errors_or_empty_outputs():
+    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32, patch_size=4,
+                       out_type='featmap', out_indices=[1, 3]).train()
+    outs = model(torch.zeros(0, 3, 32, 32))
+    assert [o.shape for o in outs] == [(0, 48, 8, 8)] * 2
+    assert model.training and int(model.dp_step) == 0 and model.aux_losses() == {}
+    with pytest.raises(TypeError, match='images must be a float tensor.*uint8'):
+        model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(RuntimeError, match='input images hold NaN/Inf in training'):
+        model(torch.full((2, 3, 32, 32), float('nan')))
+    with pytest.raises(FloatingPointError, match=r'batch samples \[1\]'):
+        bad = torch.zeros(2, 3, 32, 32)
+        bad[1, 0, 0, 0] = float('inf')
+        LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4, check_finite=True).eval()(bad)
+    with pytest.raises(TypeError, match='init_cfg checkpoint must be a file path.*123'):
+        LaViTPlain(arch=dict(ARCH), init_cfg=dict(type='Pretrained', checkpoint=123))

@@ -23,25 +23,13 @@ from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs
 from ..layers.cross_stage import DEFAULT_RANK
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
+from .inputs import assert_finite, check_images, check_init_cfg
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
 # the backbone's own options that configure Less-Attention layers (the DP loss); with the
 # kind's ``la_options``, refused for an arch without any LA layer
 LA_OPTIONS = ('dp_loss_weight', 'dp_margin')
-
-
-_NON_FINITE_INPUT = ('{}: the input images hold NaN/Inf in training: check the data pipeline '
-                     'and the data preprocessor (mean/std); check_finite=True names the '
-                     'samples')
-
-
-def _assert_finite(x: torch.Tensor, what: str, fix: str) -> None:
-    bad = ~torch.isfinite(x)
-    if bad.any():
-        samples = bad.flatten(1).any(1).nonzero().flatten().tolist()
-        raise FloatingPointError(f'{what} hold NaN/Inf ({int(bad.sum())} values, batch '
-                                 f'samples {samples}): {fix}')
 
 
 def _check_range(owner: str, name: str, value, low, high=None, integer=False) -> None:
@@ -173,7 +161,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                  check_finite: bool = False,
                  init_cfg: Optional[dict] = None):
         name = type(self).__name__
-        self._check_init_cfg(name, init_cfg)
+        check_init_cfg(name, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self.attention = attention
         kind = self._resolve(name, arch, attention, dict(
@@ -354,21 +342,6 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                              f"0): give it a VA layer (num_va >= 1)")
 
     @staticmethod
-    def _check_init_cfg(name: str, init_cfg) -> None:
-        if init_cfg is None:
-            return
-        if not (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
-                and init_cfg.get('checkpoint')):
-            raise ValueError(f"{name}: init_cfg must be None (our truncated-normal init) or "
-                             f"dict(type='Pretrained', checkpoint=..., prefix=...), got "
-                             f"{init_cfg!r}")
-        checkpoint = init_cfg['checkpoint']
-        if not isinstance(checkpoint, str):
-            raise TypeError(f"{name}: init_cfg checkpoint must be a file path or URL, got "
-                            f"{checkpoint!r} ({type(checkpoint).__name__}): e.g. "
-                            f"checkpoint='work_dirs/cls/epoch_300.pth'")
-
-    @staticmethod
     def _check_options(name: str, kind, given: dict, specs: Sequence[StageSpec]) -> None:
         """Sizes given as kind options are positive ints, checked here only (the layers check
         what else they need: an odd LA kernel, a valid patch padding), and the patch sizes
@@ -441,20 +414,9 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         """x: (B, C_in, H, W) -> the maps of ``out_indices``, (B, C_i, H_i, W_i) each. In
         training, the DP loss is kept for :meth:`aux_losses`."""
         name = type(self).__name__
-        if not x.is_floating_point():
-            raise TypeError(f'{name}: images must be a float tensor (B, C, H, W), normalised, '
-                            f'got {x.dtype}: pass them through the data preprocessor (mean/std '
-                            f'in the config), or convert them, e.g. (x.float() - mean) / std')
+        check_images(name, x, self.training, self.check_finite)
         if x.shape[0] == 0:
             return self._empty_outputs(x)
-        if self.check_finite:
-            _assert_finite(x, 'the input images',
-                           'check the data pipeline and the data preprocessor (mean/std)')
-        elif self.training:
-            # NaN/Inf images would turn the loss and then the weights into NaN without a word
-            # (mmengine does not check, AMP's loss scaler skips such steps silently). One
-            # reduction, no host sync and no graph break; on CUDA it fails as a device assert.
-            torch._assert_async(torch.isfinite(x).all(), _NON_FINITE_INPUT.format(name))
         if self.training:
             refuse_uncollected(name, self._aux_losses)
         ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
@@ -464,8 +426,8 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             x, out, state = stage(x, state, self.with_cp and self.training,
                                   dp_inputs=ctx.dp_inputs)  # (B, C, H, W)
             if self.check_finite:
-                _assert_finite(out, f'the output of stage {i + 1}',
-                               'lower the learning rate, clip gradients, or train in fp32')
+                assert_finite(out, f'the output of stage {i + 1}',
+                              'lower the learning rate, clip gradients, or train in fp32')
             if i in self.out_indices:
                 outs.append(out)
         ctx.last_map = out

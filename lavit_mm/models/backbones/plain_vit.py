@@ -31,6 +31,7 @@ from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollecte
 from ..checkpoint import load_pretrained
 from ..layers.kind import LayerArgs
 from ..layers.plain import GlobalAttention, GlobalLessAttention
+from .inputs import check_images, check_init_cfg
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 LAYER_TYPES = ('va', 'la')
@@ -141,6 +142,8 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         reattention: DeepViT's re-attention in every VA layer.
         lsa: Locality Self-Attention in every VA layer (own token masked, learnable scale).
         with_cp: gradient checkpointing of each layer in training.
+        check_finite: debug: raise at NaN/Inf input images, naming the samples (in training
+            they are always refused, by a device-side assert).
         init_cfg: mmengine's; ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads
             with a report of what was missing and unused.
     """
@@ -178,9 +181,11 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                  reattention: bool = False,
                  lsa: bool = False,
                  with_cp: bool = False,
+                 check_finite: bool = False,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
+        check_init_cfg(name, init_cfg)
+        super().__init__(init_cfg=init_cfg)
         self.arch = self._resolve_arch(arch, name)
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
@@ -206,6 +211,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
             raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {depth}]')
         self.embed_dims, self.num_layers = dims, depth
         self.out_type, self.final_norm, self.with_cp = out_type, final_norm, with_cp
+        self.check_finite = check_finite
         self.frozen_stages, self.interpolate_mode = frozen_stages, interpolate_mode
         self.num_extra_tokens = 1 if with_cls_token else 0
         self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
@@ -263,10 +269,6 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
     # ------------------------------------------------------------------ forward
     def tokens(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
         """Images (B, C_in, H, W) -> embedded tokens (B, extra + H'*W', C) and their grid."""
-        if not x.is_floating_point():
-            raise TypeError(f'{type(self).__name__}: images must be a float tensor (B, C, H, '
-                            f'W), normalised, got {x.dtype}: pass them through the data '
-                            f'preprocessor (mean/std in the config)')
         x, hw = self.patch_embed(x)  # (B, H'*W', C)
         if self.cls_token is not None:
             x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
@@ -277,6 +279,9 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
     def forward(self, x: torch.Tensor) -> tuple:
         """x: (B, C_in, H, W) -> the outputs of ``out_indices`` in ``out_type``'s form. In
         training, the DP loss of the LA layers is kept for :meth:`aux_losses`."""
+        check_images(type(self).__name__, x, self.training, self.check_finite)
+        if x.shape[0] == 0:
+            return self._empty_outputs(x)
         if self.training:
             refuse_uncollected(type(self).__name__, self._aux_losses)
         x, hw = self.tokens(x)
@@ -296,6 +301,18 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                 outs.append(self._format_output(x, hw))
         self._aux_losses = self._compute_aux_losses(ctx) if self.training else {}
         return tuple(outs)
+
+    def _empty_outputs(self, x: torch.Tensor) -> tuple:
+        """A batch of 0 images -> outputs for 0 images, their shapes from one blank image in
+        eval mode; no training state (the DP loss's step counter) moves."""
+        training = self.training
+        try:
+            self.train(False)
+            with torch.no_grad():
+                outs = self.forward(x.new_zeros((1, *x.shape[1:])))
+        finally:
+            self.train(training)
+        return tuple(o[:0] for o in outs)
 
     def _format_output(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
         if self.out_type == 'raw':

@@ -48,7 +48,7 @@ class _GlobalBase(AttentionBase):
 
     def heads(self, t: torch.Tensor) -> torch.Tensor:
         B, N, _ = t.shape
-        return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
+        return t.view(B, N, self.num_heads, self.head_dims).transpose(1, 2)  # -> (B,h,N,d)
 
     def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
         blocked = own_token_blocked(v.shape[-2], v.device) if self.lsa else None  # (N, N)
