@@ -291,3 +291,25 @@ def test_loss_smoothing_is_a_trailing_mean_and_plots_name_their_runs(tmp_path):
         smoothed([1.], 0)
     with pytest.raises(ValueError, match='1 labels for 2 runs'):
         plot_runs(['a', 'b'], str(tmp_path / 'x.png'), labels=['a'])
+
+
+def test_fashion_mnist_test_images_export_as_pngs(tmp_path):
+    """prepare_fashion_mnist.py --export-test-images: the IDX pixels and labels, as PNGs."""
+    from PIL import Image
+
+    from lavit_mm.datasets.fashion_mnist import export_test_images
+    root = tmp_path / 'fm'
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    for split, n in (('train', 2), ('t10k', 3)):
+        with open(root / f'{split}-images-idx3-ubyte', 'wb') as f:
+            f.write(struct.pack('>IIII', 2051, n, 28, 28) + pixels[:n].tobytes())
+        with open(root / f'{split}-labels-idx1-ubyte', 'wb') as f:
+            f.write(struct.pack('>II', 2049, n) + bytes([7, 2, 5][:n]))
+    paths = export_test_images(str(root), str(tmp_path / 'png'), 3)
+    names = [p.rsplit('/', 1)[1] for p in paths]
+    assert names == ['00000_class7.png', '00001_class2.png', '00002_class5.png']
+    assert np.array_equal(np.asarray(Image.open(paths[2])), pixels[2])
+    with pytest.raises(ValueError, match=r'count must be in \[1, 3\]'):
+        export_test_images(str(root), str(tmp_path / 'png'), 4)

@@ -94,3 +94,29 @@ def prepare_fashion_mnist(data_root: str = 'data/fashion-mnist',
         os.replace(tmp, dst)
     _check_set(data_root)
     return data_root
+
+
+def export_test_images(data_root: str, out_dir: str, count: int) -> list:
+    """The first ``count`` test images of a prepared ``data_root`` as 28x28 greyscale PNGs
+    in ``out_dir`` (``{index:05d}_class{label}.png``), e.g. for tools/analyze_attention.py
+    --images. Returns the written paths."""
+    import numpy as np
+    from PIL import Image
+    _check_set(data_root)
+    images = osp.join(data_root, 't10k-images-idx3-ubyte')
+    labels = osp.join(data_root, 't10k-labels-idx1-ubyte')
+    total = idx_header(images)[1]
+    if not 0 < count <= total:
+        raise ValueError(f'export count must be in [1, {total}], got {count}')
+    with open(images, 'rb') as f:
+        f.seek(16)
+        pixels = np.frombuffer(f.read(count * 28 * 28), dtype=np.uint8).reshape(count, 28, 28)
+    with open(labels, 'rb') as f:
+        f.seek(8)
+        classes = np.frombuffer(f.read(count), dtype=np.uint8)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for i, (image, label) in enumerate(zip(pixels, classes)):
+        paths.append(osp.join(out_dir, f'{i:05d}_class{int(label)}.png'))
+        Image.fromarray(image, mode='L').save(paths[-1])
+    return paths
