@@ -66,9 +66,11 @@ def test_imagenet_layout_read_by_stock_dataset(imagenet_root):
 # ------------------------------------------------------------------ configs
 SEG = {'semfpn_lavit_t_ade20k': 'LaViT', 'semfpn_lavit_s_ade20k': 'LaViT',
        'semfpn_lavit_b_ade20k': 'LaViT', 'semfpn_pvt_s_ade20k': 'PVT',
-       'semfpn_swin_t_ade20k': 'Swin'}
+       'semfpn_pvtv2_b2_ade20k': 'PVTv2', 'semfpn_swin_t_ade20k': 'Swin'}
 CLS = {'lavit_t_in1k': 'LaViT', 'lavit_s_in1k': 'LaViT', 'lavit_b_in1k': 'LaViT',
-       'lavit_swin_t_in1k': 'LaViT', 'pvt_s_in1k': 'PVT', 'swin_t_in1k': 'Swin'}
+       'lavit_swin_t_in1k': 'LaViT', 'pvt_s_in1k': 'PVT', 'pvtv2_b2_in1k': 'PVTv2',
+       'swin_t_in1k': 'Swin', 'lavit_plain_deit_s_in1k': 'LaViTPlain'}
+WITH_LA = ('LaViT', 'LaViTPlain')  # backbones whose LA layers add loss_dp
 
 
 @pytest.mark.parametrize('name', sorted(SEG))
@@ -97,7 +99,7 @@ def test_seg_configs_recipe_and_loss(name):
         samples.append(s)
     losses = model.loss(torch.randn(2, 3, 64, 64), samples)
     assert 'decode.loss_ce' in losses
-    assert ('loss_dp' in losses) == (SEG[name] == 'LaViT')
+    assert ('loss_dp' in losses) == (SEG[name] in WITH_LA)
 
 
 @pytest.mark.parametrize('name', sorted(CLS))
@@ -122,7 +124,7 @@ def test_cls_configs_recipe_and_loss(name):
     samples = [DataSample().set_gt_label(torch.tensor([i])) for i in (3, 7)]
     losses = model.loss(torch.randn(2, 3, 64, 64), samples)
     assert 'loss' in losses
-    assert ('loss_dp' in losses) == (CLS[name] == 'LaViT')
+    assert ('loss_dp' in losses) == (CLS[name] in WITH_LA)
 
 
 # ------------------------------------------------------------------ training + evaluation
