@@ -15,8 +15,12 @@ def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:
 
 
 def nlc_to_nchw(x: torch.Tensor, hw: HW) -> torch.Tensor:
+    """(B, H*W, C) -> (B, C, H, W), a channels-last view with canonical strides. (The
+    former ``transpose(1, 2).reshape(...)`` gave a batch of 1 a batch stride of C, which
+    makes oneDNN's convolutions copy the map to NCHW first: 3x slower depthwise convs at
+    800x1333, docs/performance.md.)"""
     B, N, C = x.shape
-    return x.transpose(1, 2).reshape(B, C, hw[0], hw[1])  # (B, H*W, C) -> (B, C, H, W)
+    return x.reshape(B, hw[0], hw[1], C).permute(0, 3, 1, 2)
 
 
 def check_image_channels(x: torch.Tensor, in_channels: int) -> None:
