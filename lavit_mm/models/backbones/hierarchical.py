@@ -13,17 +13,15 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..checkpoint import load_pretrained
 from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs
 from ..layers.cross_stage import DEFAULT_RANK
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
-from .inputs import assert_finite, check_images, check_init_cfg
+from .inputs import assert_finite, check_images, check_init_cfg, outputs_for_empty_batch
+from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
@@ -416,7 +414,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         name = type(self).__name__
         check_images(name, x, self.training, self.check_finite)
         if x.shape[0] == 0:
-            return self._empty_outputs(x)
+            return outputs_for_empty_batch(self, x)
         if self.training:
             refuse_uncollected(name, self._aux_losses)
         ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
@@ -436,19 +434,6 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             self._aux_losses = self._compute_aux_losses(ctx)
         return tuple(outs)
 
-    def _empty_outputs(self, x: torch.Tensor) -> tuple:
-        """A batch of 0 images -> maps of 0 images, as torch's own layers give: the shapes
-        come from one blank image in eval mode; no training state (step counters, losses)
-        moves."""
-        training = self.training
-        try:
-            self.train(False)
-            with torch.no_grad():
-                outs = self.forward(x.new_zeros((1, *x.shape[1:])))
-        finally:
-            self.train(training)
-        return tuple(o[:0] for o in outs)
-
     def attention_states(self, x: torch.Tensor) -> List[list]:
         """Every block's attention, per stage (factored :class:`AttentionState`; its
         ``logits()`` materialises them): for analysis tools and tests."""
@@ -462,21 +447,14 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
     # ------------------------------------------------------------------ init / load
     def init_weights(self):
         self._init_from_scratch()
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'),
-                            logger=MMLogger.get_current_instance())
+        load_init_cfg(self)
         self._is_init = True
 
     def _init_from_scratch(self):
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Conv2d):
+            if init_linear_or_layer_norm(m):
+                continue
+            if isinstance(m, nn.Conv2d):
                 fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
                 nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
                 if m.bias is not None:
@@ -493,10 +471,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         frozen: List[nn.Module] = [first.patch_embed]
         frozen += [first.pos_embed] if first.pos_embed is not None else []
         frozen += list(self.stages[:self.frozen_stages])
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        freeze(frozen)
 
     def train(self, mode: bool = True):
         super().train(mode)

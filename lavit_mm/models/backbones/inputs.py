@@ -49,3 +49,17 @@ def check_init_cfg(owner: str, init_cfg) -> None:
         raise TypeError(f"{owner}: init_cfg checkpoint must be a file path or URL, got "
                         f"{checkpoint!r} ({type(checkpoint).__name__}): e.g. "
                         f"checkpoint='work_dirs/cls/epoch_300.pth'")
+
+
+def outputs_for_empty_batch(backbone, x: torch.Tensor) -> tuple:
+    """A batch of 0 images -> ``backbone``'s outputs for 0 images, as torch's own layers
+    give: the shapes come from one blank image in eval mode, without gradients; no training
+    state (step counters, kept losses) moves."""
+    training = backbone.training
+    try:
+        backbone.train(False)
+        with torch.no_grad():
+            outs = backbone(x.new_zeros((1, *x.shape[1:])))
+    finally:
+        backbone.train(training)
+    return tuple(o[:0] for o in outs)

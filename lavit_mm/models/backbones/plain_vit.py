@@ -21,17 +21,16 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.drop import DropPath
 from mmcv.cnn.bricks.transformer import FFN, PatchEmbed
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from lavit_mm.registry import MODELS
 from ...grid import HW
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
-from ..checkpoint import load_pretrained
 from ..layers.kind import LayerArgs
 from ..layers.plain import GlobalAttention, GlobalLessAttention
-from .inputs import check_images, check_init_cfg
+from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
+from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 LAYER_TYPES = ('va', 'la')
@@ -281,7 +280,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         training, the DP loss of the LA layers is kept for :meth:`aux_losses`."""
         check_images(type(self).__name__, x, self.training, self.check_finite)
         if x.shape[0] == 0:
-            return self._empty_outputs(x)
+            return outputs_for_empty_batch(self, x)
         if self.training:
             refuse_uncollected(type(self).__name__, self._aux_losses)
         x, hw = self.tokens(x)
@@ -301,18 +300,6 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                 outs.append(self._format_output(x, hw))
         self._aux_losses = self._compute_aux_losses(ctx) if self.training else {}
         return tuple(outs)
-
-    def _empty_outputs(self, x: torch.Tensor) -> tuple:
-        """A batch of 0 images -> outputs for 0 images, their shapes from one blank image in
-        eval mode; no training state (the DP loss's step counter) moves."""
-        training = self.training
-        try:
-            self.train(False)
-            with torch.no_grad():
-                outs = self.forward(x.new_zeros((1, *x.shape[1:])))
-        finally:
-            self.train(training)
-        return tuple(o[:0] for o in outs)
 
     def _format_output(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
         if self.out_type == 'raw':
@@ -363,19 +350,11 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         LayerNorms 1/0, class token and position table truncated normal 0.02; the patch
         convolution keeps PyTorch's), LA transforms the identity; then ``init_cfg``."""
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+            init_linear_or_layer_norm(m)
         trunc_normal_(self.pos_embed, std=.02)
         if self.cls_token is not None:
             trunc_normal_(self.cls_token, std=.02)
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'),
-                            logger=MMLogger.get_current_instance())
+        load_init_cfg(self)
         self._is_init = True
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
@@ -400,10 +379,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         frozen += list(self.layers[:self.frozen_stages])
         if self.frozen_stages == self.num_layers and self.final_norm:
             frozen.append(self.ln1)
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        freeze(frozen)
         for p in (self.pos_embed, self.cls_token):
             if p is not None:
                 p.requires_grad = False
