@@ -122,3 +122,15 @@ def test_release_checkpoint_to_a_training_detector(family, tmp_path):
         assert all(torch.isfinite(v) for v in log.values())
     after = loaded.backbone.state_dict()
     assert any(not torch.equal(after[k], before[k]) for k in shared)
+
+
+def test_the_guides_config_over_a_shipped_detector_config_loads(tmp_path):
+    """The config docs/guide.md ("Start from released weights") tells users to write, taken
+    from the guide itself, parses over the shipped RetinaNet config."""
+    guide = open(osp.join(ROOT, 'docs', 'guide.md')).read()
+    snippet = re.search(r"cat > my_retinanet_pvt_t.py <<'CFG'\n(.*?)\nCFG", guide, re.S)[1]
+    path = tmp_path / 'my_retinanet_pvt_t.py'
+    path.write_text(snippet.replace("'configs/", repr(ROOT + '/configs/')[:-1]))
+    backbone = Config.fromfile(str(path)).model.backbone
+    assert backbone.type == 'lavit_mm.PVT' and backbone.arch == 'tiny'
+    assert backbone.init_cfg == dict(type='Pretrained', checkpoint='pvt_t.pth')
