@@ -1,5 +1,6 @@
 """The attention-kind registry and the backbones' options: a new kind in a few lines, and
 every public option of every backbone either changes the model or raises."""
+import dataclasses
 import inspect
 
 import pytest
@@ -11,7 +12,8 @@ from lavit_mm.models.backbones import stage as stage_module
 from lavit_mm.models.backbones.hierarchical import HierarchicalViT
 from lavit_mm.models.backbones.pvtv2 import V2_PARTS
 from lavit_mm.models.layers import (ATTENTION_KINDS, AttentionBase, AttentionKind,
-                                    AttentionState, attend, register_attention_kind)
+                                    AttentionState, attend, kind_option_names,
+                                    register_attention_kind)
 from tests.helpers import narrow_arch
 
 
@@ -38,8 +40,7 @@ class GlobalAttention(AttentionBase):
 
 
 class GlobalKind(AttentionKind):
-    name = 'test-global'
-    options = dict(patch_padding='corner')
+    name = 'test-global'  # options: KindOptions (patch_padding)
     cross_stage_residual = True  # global attention nests across stages
 
     def vanilla(self, args, stage, index):
@@ -195,7 +196,8 @@ def _same(a, b) -> bool:
 def _public_options(model_type):
     names = set(inspect.signature(HierarchicalViT.__init__).parameters)
     names |= set(inspect.signature(model_type.__init__).parameters)
-    return sorted(names - {'self', 'kwargs'})
+    names |= kind_option_names()  # the kinds' flat keywords (**kind_options)
+    return sorted(names - {'self', 'kwargs', 'kind_options'})
 
 
 # (backbone, kind) -> the options refused there, each for a stated reason
@@ -251,10 +253,29 @@ def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, mo
     ('frozen_stages', 5), ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
     ('la_key_stride', 1.5), ('drloc_weight', -0.1), ('drloc_pairs', 0),
     ('stage_types', ('conv', )), ('stage_types', ('attn', 'conv', 'attn', 'attn')),
-    ('overlap_patch_embed', 'yes'), ('use_conv_ffn', 1), ('use_abs_pos_embed', 'no')])
+    ('overlap_patch_embed', 'yes'), ('use_conv_ffn', 1), ('use_abs_pos_embed', 'no'),
+    ('lsa', 1), ('reattention', 'yes'), ('la_head_mix', 1), ('spt', 1),
+    ('windw_size', 7)])  # a typo: no kind's option
 def test_nonsensical_values_are_refused_by_name(option, value):
     with pytest.raises((ValueError, TypeError), match=option):
         LaViT(arch=narrow_arch('sra'), **{option: value})
+
+
+def test_options_are_parsed_once_into_the_kinds_typed_sets():
+    """Flat keywords -> the kind's frozen dataclass: given values over the defaults (an
+    arch's own default in between), the LA ones marked, and nothing else accepted."""
+    sra = LaViT(arch=narrow_arch('sra'), la_key_stride=2, lsa=True)
+    window = LaViT(arch=dict(narrow_arch('window'), window_size=4), attention='window')
+    # options reach the layers through LayerArgs
+    assert sra.stages[1].blocks[0].attn.lsa and sra.stages[1].blocks[-1].attn.key_stride == 2
+    assert ATTENTION_KINDS['sra'].Options.la_names() == (
+        'la_head_mix', 'la_kernel_size', 'la_key_stride')
+    assert ATTENTION_KINDS['window'].Options.la_names() == ('la_head_mix', )
+    assert window.stages[0].blocks[0].attn.window_size == 4  # the arch's, not the default 7
+    parsed = ATTENTION_KINDS['sra'].Options.parse('X', dict(la_key_stride=2))
+    assert (parsed.la_key_stride, parsed.la_kernel_size, parsed.lsa) == (2, 3, False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.la_key_stride = 1
 
 
 def test_lavit_trains_with_the_dp_loss_by_default():

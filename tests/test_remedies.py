@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from lavit_mm.models import PVT, LaViT, Swin
-from lavit_mm.models.layers import (DenseRelativeLocalization, LayerArgs, MBConv, ReAttention,
-                                    SRAttention, WindowAttention)
+from lavit_mm.models.layers import (DenseRelativeLocalization, LayerArgs, LayerOptions, MBConv,
+                                    ReAttention, SRAttention, WindowAttention)
 from lavit_mm.models.layers.embed import PatchEmbed, ShiftedPatchProjection
 from lavit_mm.models.layers.locality import OWN_KEY_LOGIT, own_cell_blocked
 from tests.helpers import build_narrow, narrow_arch
@@ -46,7 +46,7 @@ def test_reattention_layer_equals_explicit_computation():
     """Training mode (batch statistics), a random head mix: softmax, mix, BatchNorm across
     heads, then the values, computed here without the layer's code."""
     torch.manual_seed(0)
-    args = LayerArgs(dims=24, num_heads=3, reattention=True)
+    args = LayerArgs(dims=24, num_heads=3, options=LayerOptions(reattention=True))
     layer = SRAttention(args, sr_ratio=2).train()
     with torch.no_grad():
         layer.reattention.weight.copy_(torch.randn(3, 3))
@@ -81,8 +81,8 @@ def test_shifted_window_reattention_keeps_other_regions_out():
     they must stay 0: a query's output does not depend on such a key (eval mode: in training
     the norm's batch statistics couple every token)."""
     torch.manual_seed(0)
-    layer = WindowAttention(LayerArgs(dims=8, num_heads=2, reattention=True), 4,
-                            shift=True).eval()
+    args = LayerArgs(dims=8, num_heads=2, options=LayerOptions(reattention=True))
+    layer = WindowAttention(args, 4, shift=True).eval()
     with torch.no_grad():
         layer.reattention.norm.running_mean.fill_(0.1)  # a norm that shifts every entry
         layer.reattention.norm.running_var.fill_(0.5)
@@ -107,7 +107,7 @@ def test_own_cell_of_a_reduced_key_grid():
 
 def test_lsa_layer_equals_explicit_masked_softmax():
     torch.manual_seed(0)
-    layer = SRAttention(LayerArgs(dims=16, num_heads=2, lsa=True), sr_ratio=2)
+    layer = SRAttention(LayerArgs(dims=16, num_heads=2, options=LayerOptions(lsa=True)), 2)
     assert layer.temperature.item() == pytest.approx(8 ** -0.5)
     with torch.no_grad():
         layer.temperature.fill_(0.7)
@@ -129,7 +129,7 @@ def test_lsa_layer_equals_explicit_masked_softmax():
 
 def test_lsa_window_masks_the_diagonal_only():
     torch.manual_seed(0)
-    layer = WindowAttention(LayerArgs(dims=8, num_heads=2, lsa=True), 4)
+    layer = WindowAttention(LayerArgs(dims=8, num_heads=2, options=LayerOptions(lsa=True)), 4)
     x = torch.randn(1, 16, 8, requires_grad=True)  # one 4x4 window
     out, _ = layer(x, (4, 4))
     q, k, v = layer.qkv(x).view(1, 16, 3, 2, 4).permute(2, 0, 3, 1, 4)
@@ -152,7 +152,7 @@ def test_lsa_leaves_the_la_layers_their_diagonal():
 
 
 def test_lsa_with_a_single_key_does_not_produce_nan():
-    layer = SRAttention(LayerArgs(dims=8, num_heads=1, lsa=True), sr_ratio=4)
+    layer = SRAttention(LayerArgs(dims=8, num_heads=1, options=LayerOptions(lsa=True)), 4)
     out, _ = layer(torch.randn(1, 16, 8), (4, 4))  # a 1x1 key grid: only the own cell
     assert torch.isfinite(out).all()
 

@@ -16,18 +16,20 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, LayerArgs
+from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, DPLossOptions
 from ..layers.cross_stage import DEFAULT_RANK
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
 from .inputs import assert_finite, check_images, check_init_cfg, outputs_for_empty_batch
+from .remedies import Remedies
 from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
-# the backbone's own options that configure Less-Attention layers (the DP loss); with the
-# kind's ``la_options``, refused for an arch without any LA layer
-LA_OPTIONS = ('dp_loss_weight', 'dp_margin')
+
+def _given(**options) -> dict:
+    """The options a user set: None means "the default"."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _check_range(owner: str, name: str, value, low, high=None, integer=False) -> None:
@@ -43,66 +45,40 @@ def _check_range(owner: str, name: str, value, low, high=None, integer=False) ->
 class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
     """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
 
-    Kind-specific options default to None, which means the kind's default; an option the
-    chosen kind does not take, or an LA option for an arch without LA layers, is refused.
+    Options come as flat keywords and are parsed once into typed sets: the attention kind's
+    (``**kind_options``: :class:`~lavit_mm.models.layers.SRAOptions` for 'sra',
+    :class:`~lavit_mm.models.layers.WindowOptions` for 'window'; re-attention, LSA and
+    ``la_head_mix`` are every built-in kind's ``LayerOptions``), the DP loss's
+    (:class:`~lavit_mm.models.layers.DPLossOptions`) and the remedies'
+    (:class:`~lavit_mm.models.backbones.remedies.Remedies`). An option the chosen kind does
+    not take, or an LA option for an arch without LA layers, is refused by name.
 
     Args:
         arch: a preset name from ``arch_zoo`` or a dict of per-stage lists ``embed_dims``,
             ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios`` ('sra' only), optional
-            ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA), and for
-            'window' an optional ``window_size``. Any number of stages.
+            ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA), and the
+            kind's arch-level keys ('window': ``window_size``; 'sra': ``use_abs_pos_embed``),
+            PVT v2's ``overlap_patch_embed`` and ``use_conv_ffn``. Any number of stages.
         attention: the attention kind: 'sra' (PVT spatial reduction) or 'window' (Swin
             shifted windows), or any kind registered with ``register_attention_kind``.
-        window_size: window side M ('window'; default: the arch's, else 7).
         in_channels: image channels.
-        pretrain_img_size: image size the position tables are defined for ('sra'; 224).
         out_indices: stages whose feature maps are returned.
         qkv_bias: bias in the q/k/v projections.
         drop_rate: dropout after the position embedding, in the MLPs and attention outputs.
         attn_drop_rate: dropout on attention probabilities.
         drop_path_rate: stochastic depth, rising linearly to this over all blocks.
-        patch_padding: 'corner' (pad right/bottom) or an int conv padding (0 floors sizes),
-            of every stage's patch embedding ('sra') or the first one ('window').
         overlap_patch_embed: PVT v2's overlapping patch embedding ((2p-1)-wide kernels at
-            stride p, padding p-1) in the same patch embeddings (default: the arch's, else
-            False). Sets the padding: refused with ``patch_padding`` and with ``spt``.
+            stride p, padding p-1) in the kind's conv patch embeddings (default: the arch's,
+            else False). Sets the padding: refused with ``patch_padding`` and with ``spt``.
         use_conv_ffn: PVT v2's depthwise 3x3 conv in every block's MLP (default: the arch's,
             else False).
-        use_abs_pos_embed: the learned position tables ('sra'; default: the arch's, else
-            True; PVT v2 drops them and relies on the two options above for positions).
         cross_stage_residual: add the previous stage's attention to each stage's first layer
             (kinds that support it, 'sra': on by default there). Windows of consecutive stages
             do not nest (shifted partitions, 2x2 windows per coarser window), so 'window'
             refuses it.
-        cross_stage_rank: rank r of the residual's head map (r extra q/k dims in each stage's
-            first layer; default 16; see ``layers/cross_stage.py``).
-        la_kernel_size: kernel of the 'sra' LA token-grid transforms Theta/Psi (odd; 3).
-        la_key_stride: 'sra' LA layers attend to a key grid this many times coarser than
-            their stage's VA layers (1: the same grid, as the paper; 2: a quarter of the
-            attention products; docs/performance.md).
-        la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
-            re-attention, identity init). Widens LA q/k by the number of heads.
-        dp_loss_weight: weight of the Diagonality Preserving loss (0 turns it off and skips
-            its computation; default: the class's, 1.0 for LaViT); reported as ``loss_dp`` by
-            the task models of lavit_mm.
-        reattention: DeepViT's re-attention in every VA layer (a learnable H x H mix of the
-            softmaxed heads, identity-init, then BatchNorm across heads; explicit attention in
-            those layers; ``layers/reattention.py``).
-        lsa: Locality Self-Attention in every VA layer: a learnable temperature per layer
-            (init ``1/sqrt(d)``) and each query's own key masked ('sra': the key cell holding
-            the query; 'window': its own token; ``layers/locality.py``).
-        spt: Shifted Patch Tokenization in the first stage's patch embedding (the image and
-            its four diagonal half-patch shifts, LayerNorm, linear; ``layers/embed.py``).
-        stage_types: one of 'attn'/'conv' per stage (default all 'attn'): 'conv' stages are
-            CoAtNet's MBConv blocks with squeeze-excitation, first, e.g. ('conv', 'conv',
-            'attn', 'attn'); widths and strides, so the feature pyramid, stay the arch's.
-        drloc_weight: weight of the DRLoc auxiliary loss on the last stage's map (0: off),
-            reported as ``loss_drloc`` by the task models of lavit_mm.
-        drloc_pairs: position pairs per image for DRLoc (default 64; needs drloc_weight).
-        dp_margin: the DP loss's dominance margin m (default 1): a diagonal entry should be at
-            least (1 + m) times every other entry of its row (0 lets uniform attention satisfy
-            the loss, which collapses the attention LA layers reuse; see
-            ``layers/dp_loss.py``).
+        dp_loss_weight, dp_margin: the DP loss (:class:`DPLossOptions`); ``dp_loss_weight``
+            defaults to the class's ``default_dp_loss_weight`` (1.0 for LaViT).
+        spt, stage_types, drloc_weight, drloc_pairs: the remedies (:class:`Remedies`).
         norm_after_stage: a ``norm_cfg`` norm on each stage's output (True), none (False), or
             a tuple of stage indices. With 'window', True means the returned stages only, as
             mmdet's Swin (the norm serves only the output there; an unused norm breaks DDP).
@@ -118,6 +94,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         init_cfg: None (a truncated-normal init) or ``dict(type='Pretrained',
             checkpoint=..., prefix=...)``, which loads weights with a report of missing/unused
             keys.
+        **kind_options: the attention kind's options (see above).
     """
     arch_zoo: Dict[str, dict] = {}
     default_dp_loss_weight = 0.
@@ -125,27 +102,17 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
                  attention: str = 'sra',
-                 window_size: Optional[int] = None,
                  in_channels: int = 3,
-                 pretrain_img_size: Optional[int] = None,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.1,
-                 patch_padding: Union[str, int, None] = None,
                  overlap_patch_embed: Optional[bool] = None,
                  use_conv_ffn: Optional[bool] = None,
-                 use_abs_pos_embed: Optional[bool] = None,
                  cross_stage_residual: Optional[bool] = None,
-                 cross_stage_rank: Optional[int] = None,
-                 la_kernel_size: Optional[int] = None,
-                 la_key_stride: Optional[int] = None,
-                 la_head_mix: Optional[bool] = None,
                  dp_loss_weight: Optional[float] = None,
                  dp_margin: Optional[float] = None,
-                 reattention: Optional[bool] = None,
-                 lsa: Optional[bool] = None,
                  spt: bool = False,
                  stage_types: Optional[Sequence[str]] = None,
                  drloc_weight: float = 0.,
@@ -157,28 +124,137 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  check_finite: bool = False,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **kind_options):
         name = type(self).__name__
         check_init_cfg(name, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self.attention = attention
-        kind = self._resolve(name, arch, attention, dict(
-            window_size=window_size, pretrain_img_size=pretrain_img_size,
-            use_abs_pos_embed=use_abs_pos_embed, patch_padding=patch_padding,
-            la_kernel_size=la_kernel_size,
-            la_key_stride=la_key_stride, la_head_mix=la_head_mix,
-            cross_stage_rank=cross_stage_rank, reattention=reattention, lsa=lsa),
-            dp_loss_weight, dp_margin, stage_types)
-        specs, num_stages = self.stage_specs, len(self.stage_specs)
-        if cross_stage_residual is None:
-            cross_stage_residual = kind.cross_stage_residual
-        if cross_stage_residual and not kind.cross_stage_residual:
+        remedies = Remedies.parse(name, _given(spt=spt, stage_types=stage_types,
+                                               drloc_weight=drloc_weight,
+                                               drloc_pairs=drloc_pairs))
+        kind = self._resolve(name, arch, attention, _given(**kind_options), _given(
+            dp_loss_weight=dp_loss_weight, dp_margin=dp_margin), remedies.stage_types)
+        cross_stage_residual = self._cross_stage_residual(name, kind, cross_stage_residual)
+        self._check_common(name, in_channels, out_indices, frozen_stages, dict(
+            drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, drop_path_rate=drop_path_rate))
+        self.in_channels, self.frozen_stages, self.norm_eval = in_channels, frozen_stages, norm_eval
+        self.with_cp, self.check_finite = with_cp, check_finite
+        self.num_features = [s.embed_dims for s in self.stage_specs]
+        parts = {option: bool(self.arch.get(option, False)) if value is None else value
+                 for option, value in (('overlap_patch_embed', overlap_patch_embed),
+                                       ('use_conv_ffn', use_conv_ffn))}
+        self._check_embedding_options(name, self.stage_specs, kind, remedies.spt, **parts)
+        self.drloc_weight = float(remedies.drloc_weight)
+        self.stages = self._build_stages(
+            kind, remedies, cross_stage_residual, in_channels=in_channels,
+            norm_stages=self._norm_stages(name, norm_after_stage, kind, len(self.stage_specs)),
+            common=dict(qkv_bias=qkv_bias, attn_drop=attn_drop_rate, proj_drop=drop_rate,
+                        norm_cfg=norm_cfg),
+            drop_path_rate=drop_path_rate, act_cfg=act_cfg, **parts)
+        if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
+            raise ValueError(f'{name}: norm_eval keeps BatchNorm layers in eval mode and this '
+                             f'backbone has none (norm_cfg={norm_cfg}): remove it')
+        if any(s.num_la for s in self.stage_specs):
+            # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
+            # run samples what the uninterrupted one would have
+            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
+        self.drloc = None
+        if remedies.drloc_weight:
+            self.drloc = DenseRelativeLocalization(self.stage_specs[-1].embed_dims,
+                                                   remedies.drloc_pairs or 64)
+            self.register_buffer('drloc_step', torch.zeros((), dtype=torch.long))
+        self._aux_losses: Dict[str, torch.Tensor] = {}
+        self._freeze_stages()
+
+    def _build_stages(self, kind, remedies: Remedies, cross_stage_residual: bool, *,
+                      in_channels: int, norm_stages: set, common: dict, drop_path_rate: float,
+                      act_cfg: dict, overlap_patch_embed: bool, use_conv_ffn: bool
+                      ) -> nn.ModuleList:
+        """The stages of ``self.stage_specs``; ``common``: the layers' shared ``LayerArgs``."""
+        specs, name, norm_cfg = self.stage_specs, type(self).__name__, common['norm_cfg']
+        layer_args = kind.layer_args(**common)
+        dpr = torch.linspace(0, drop_path_rate, sum(s.depth for s in specs)).tolist()
+        rank = getattr(kind.options, 'cross_stage_rank', DEFAULT_RANK)
+        stages = nn.ModuleList()
+        stride, prev_attention, channels, start = 1, None, in_channels, 0
+        for i, spec in enumerate(specs):
+            stride *= spec.patch_size
+            rates = dpr[start:start + spec.depth]
+            if spec.block_type == 'conv':
+                stages.append(ConvStage(
+                    spec, index=i, in_channels=channels, drop_path_rates=rates,
+                    act_cfg=act_cfg, norm_cfg=norm_cfg, output_norm=i in norm_stages,
+                    norm_feeds_next=kind.norm_feeds_next))
+                channels, start, prev_attention = spec.embed_dims, start + spec.depth, None
+                continue
+            inherits = spec.depth > 0 and spec.num_va == 0
+            if inherits:
+                self._check_inheritance(name, i, kind, prev_attention)
+            stages.append(Stage(
+                spec, kind, index=i, in_channels=channels, layer_args=layer_args,
+                drop_path_rates=rates, drop_rate=common['proj_drop'], act_cfg=act_cfg,
+                norm_cfg=norm_cfg, pos_grid=kind.position_grid(stride),
+                cross_stage=(*prev_attention, rank)
+                if cross_stage_residual and prev_attention and spec.depth and not inherits
+                else None,
+                inherits=prev_attention if inherits else None,
+                output_norm=i in norm_stages, shifted_patches=remedies.spt and i == 0,
+                overlap_patch_embed=overlap_patch_embed, conv_ffn=use_conv_ffn))
+            channels, start = spec.embed_dims, start + spec.depth
+            prev_attention = stages[-1].attention_shape() if spec.depth else None
+        return stages
+
+    def _resolve(self, name: str, arch, attention: str, kind_options: dict, dp_options: dict,
+                 stage_types: Optional[Sequence[str]] = None):
+        """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
+        kind built with the options given (None-free; the rest are the kind's defaults)."""
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
+                             f'{sorted(ATTENTION_KINDS)}')
+        kind_cls = ATTENTION_KINDS[attention]
+        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
+                                        kind_cls.stage_keys, kind_cls.arch_keys, attention)
+        self.stage_specs: List[StageSpec] = with_stage_types(specs, stage_types, name)
+        if not any(s.num_la for s in self.stage_specs):
+            la_names = DPLossOptions.la_names() + kind_cls.Options.la_names()
+            for option in dict(kind_options, **dp_options):
+                if option in la_names:
+                    raise ValueError(f'{name}: {option} configures Less-Attention layers and '
+                                     f'this arch has none (num_va == depths in every '
+                                     f'attention stage): remove it, or give an attention '
+                                     f'stage LA layers (num_va < depth)')
+        given = dict(kind_options)
+        for key in kind_cls.arch_keys:  # an arch's own default for a kind option
+            if key in self.arch and key not in given:
+                given[key] = self.arch[key]
+        kind = kind_cls(name, given)
+        if kind.patch_merging and any(s.patch_size != 2 for s in self.stage_specs[1:]):
+            raise ValueError(f'{name}: attention={kind.name!r} merges 2x2 patches after the '
+                             f'first stage: patch_sizes after the first must be 2, got '
+                             f'{[s.patch_size for s in self.stage_specs]}')
+        dp = DPLossOptions.parse(name, dict(dict(dp_loss_weight=self.default_dp_loss_weight),
+                                            **dp_options))
+        self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
+        return kind
+
+    @staticmethod
+    def _cross_stage_residual(name: str, kind, value: Optional[bool]) -> bool:
+        """The residual as asked (None: the kind's default), refused where it cannot apply."""
+        value = kind.cross_stage_residual if value is None else value
+        if value and not kind.cross_stage_residual:
             raise ValueError(f'{name}: cross_stage_residual is not defined for attention='
-                             f'{attention!r}: windows of consecutive stages do not nest '
+                             f'{kind.name!r}: windows of consecutive stages do not nest '
                              f'(docs/design.md); set it False or use attention=\'sra\'')
-        if cross_stage_rank is not None and not cross_stage_residual:
+        if 'cross_stage_rank' in kind.given and not value:
             raise ValueError(f'{name}: cross_stage_rank applies to the cross-stage residual, '
                              f'which is off: remove it or set cross_stage_residual=True')
+        return value
+
+    def _check_common(self, name: str, in_channels, out_indices, frozen_stages,
+                      rates: dict) -> None:
+        """The options every kind takes; sets ``out_indices``."""
+        num_stages = len(self.stage_specs)
         self.out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         if not self.out_indices or len(set(self.out_indices)) != len(self.out_indices) or \
                 not all(0 <= i < num_stages for i in self.out_indices):
@@ -187,118 +263,15 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {num_stages}]')
         _check_range(name, 'in_channels', in_channels, 1, integer=True)
-        for option, value in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
-                              ('drop_path_rate', drop_path_rate)):
+        for option, value in rates.items():
             _check_range(name, option, value, 0., 1.)
-        self.in_channels = in_channels
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.check_finite = check_finite
-        self.num_features = [s.embed_dims for s in specs]
-        overlap_patch_embed, use_conv_ffn = (
-            bool(self.arch.get(option, False)) if value is None else value
-            for option, value in (('overlap_patch_embed', overlap_patch_embed),
-                                  ('use_conv_ffn', use_conv_ffn)))
-        self._check_embedding_options(name, specs, kind, spt, patch_padding,
-                                      overlap_patch_embed, use_conv_ffn)
-        _check_range(name, 'drloc_weight', drloc_weight, 0.)
-        if drloc_pairs is not None:
-            if not drloc_weight:
-                raise ValueError(f'{name}: drloc_pairs configures the DRLoc loss, which is off '
-                                 f'(drloc_weight=0): remove it or set drloc_weight > 0')
-            _check_range(name, 'drloc_pairs', drloc_pairs, 1, integer=True)
-        self.drloc_weight = float(drloc_weight)
-
-        norm_stages = self._norm_stages(name, norm_after_stage, kind, num_stages)
-        layer_args = LayerArgs(dims=0, num_heads=1, qkv_bias=qkv_bias, attn_drop=attn_drop_rate,
-                               proj_drop=drop_rate, norm_cfg=norm_cfg,
-                               head_mix=bool(kind.config.get('la_head_mix', False)),
-                               reattention=bool(kind.config.get('reattention', False)),
-                               lsa=bool(kind.config.get('lsa', False)))
-        dpr = torch.linspace(0, drop_path_rate, sum(s.depth for s in specs)).tolist()
-        size = kind.config.get('pretrain_img_size')
-        self.stages = nn.ModuleList()
-        stride, prev_attention, channels, start = 1, None, in_channels, 0
-        for i, spec in enumerate(specs):
-            stride *= spec.patch_size
-            if spec.block_type == 'conv':
-                self.stages.append(ConvStage(
-                    spec, index=i, in_channels=channels,
-                    drop_path_rates=dpr[start:start + spec.depth], act_cfg=act_cfg,
-                    norm_cfg=norm_cfg, output_norm=i in norm_stages,
-                    norm_feeds_next=kind.norm_feeds_next))
-                channels, start, prev_attention = spec.embed_dims, start + spec.depth, None
-                continue
-            inherits = spec.depth > 0 and spec.num_va == 0
-            if inherits:
-                self._check_inheritance(name, i, kind, prev_attention)
-            self.stages.append(Stage(
-                spec, kind, index=i, in_channels=channels, layer_args=layer_args,
-                drop_path_rates=dpr[start:start + spec.depth], drop_rate=drop_rate,
-                act_cfg=act_cfg, norm_cfg=norm_cfg,
-                pos_grid=(size // stride, size // stride) if size else None,
-                cross_stage=(*prev_attention, kind.config.get('cross_stage_rank', DEFAULT_RANK))
-                if cross_stage_residual and prev_attention and spec.depth and not inherits
-                else None,
-                inherits=prev_attention if inherits else None,
-                output_norm=i in norm_stages, shifted_patches=spt and i == 0,
-                overlap_patch_embed=overlap_patch_embed, conv_ffn=use_conv_ffn))
-            channels, start = spec.embed_dims, start + spec.depth
-            prev_attention = self.stages[-1].attention_shape() if spec.depth else None
-        if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
-            raise ValueError(f'{name}: norm_eval keeps BatchNorm layers in eval mode and this '
-                             f'backbone has none (norm_cfg={norm_cfg}): remove it')
-        if any(s.num_la for s in specs):
-            # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
-            # run samples what the uninterrupted one would have
-            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
-        self.drloc = None
-        if drloc_weight:
-            self.drloc = DenseRelativeLocalization(specs[-1].embed_dims, drloc_pairs or 64)
-            self.register_buffer('drloc_step', torch.zeros((), dtype=torch.long))
-        self._aux_losses: Dict[str, torch.Tensor] = {}
-        self._freeze_stages()
-
-    def _resolve(self, name: str, arch, attention: str, kind_options: dict,
-                 dp_loss_weight: Optional[float], dp_margin: Optional[float],
-                 stage_types: Optional[Sequence[str]] = None):
-        """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
-        kind built with the options given (None: the kind's default), each checked."""
-        if attention not in ATTENTION_KINDS:
-            raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
-                             f'{sorted(ATTENTION_KINDS)}')
-        kind_cls = ATTENTION_KINDS[attention]
-        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
-                                        kind_cls.stage_keys, kind_cls.arch_keys, attention)
-        specs = with_stage_types(specs, stage_types, name)
-        self.stage_specs: List[StageSpec] = specs
-        given = {k: v for k, v in kind_options.items() if v is not None}
-        if not any(s.num_la for s in specs):
-            for option, value in dict(given, dp_loss_weight=dp_loss_weight,
-                                      dp_margin=dp_margin).items():
-                if option in LA_OPTIONS + kind_cls.la_options and value is not None:
-                    raise ValueError(f'{name}: {option} configures Less-Attention layers and '
-                                     f'this arch has none (num_va == depths in every '
-                                     f'attention stage): remove it, or give an attention '
-                                     f'stage LA layers (num_va < depth)')
-        for key in kind_cls.arch_keys:  # an arch's own default for a kind option
-            if key in self.arch and key not in given:
-                given[key] = self.arch[key]
-        kind = kind_cls(name, **given)
-        self._check_options(name, kind, given, specs)
-        self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
-                                    else dp_loss_weight)
-        self.dp_margin = float(1.0 if dp_margin is None else dp_margin)
-        _check_range(name, 'dp_loss_weight', self.dp_loss_weight, 0.)
-        _check_range(name, 'dp_margin', self.dp_margin, 0.)
-        return kind
 
     @staticmethod
-    def _check_embedding_options(name: str, specs, kind, spt: bool, patch_padding,
+    def _check_embedding_options(name: str, specs, kind, spt: bool,
                                  overlap_patch_embed: bool, use_conv_ffn: bool) -> None:
         """Options of the patch embeddings: each must have one to change, and the overlapping
         embedding sets the padding and the projection itself."""
+        patch_padding = kind.given.get('patch_padding')
         for option, value in (('overlap_patch_embed', overlap_patch_embed),
                               ('use_conv_ffn', use_conv_ffn)):
             if not isinstance(value, bool):
@@ -338,20 +311,6 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             raise ValueError(f"{name}: stage {index} has num_va=0 (LA layers only) and the "
                              f"stage before it computes no attention (a 'conv' stage or depth "
                              f"0): give it a VA layer (num_va >= 1)")
-
-    @staticmethod
-    def _check_options(name: str, kind, given: dict, specs: Sequence[StageSpec]) -> None:
-        """Sizes given as kind options are positive ints, checked here only (the layers check
-        what else they need: an odd LA kernel, a valid patch padding), and the patch sizes
-        suit the kind."""
-        for option in ('window_size', 'pretrain_img_size', 'la_key_stride', 'cross_stage_rank',
-                       'la_kernel_size'):
-            if option in given:
-                _check_range(name, option, given[option], 1, integer=True)
-        if kind.patch_merging and any(s.patch_size != 2 for s in specs[1:]):
-            raise ValueError(f'{name}: attention={kind.name!r} merges 2x2 patches after the '
-                             f'first stage: patch_sizes after the first must be 2, got '
-                             f'{[s.patch_size for s in specs]}')
 
     def _norm_stages(self, name, norm_after_stage, kind, num_stages) -> set:
         if isinstance(norm_after_stage, bool):

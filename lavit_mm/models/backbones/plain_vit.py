@@ -27,7 +27,7 @@ from mmengine.model.weight_init import trunc_normal_
 from lavit_mm.registry import MODELS
 from ...grid import HW
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
-from ..layers.kind import LayerArgs
+from ..layers.kind import LayerArgs, LayerOptions
 from ..layers.plain import GlobalAttention, GlobalLessAttention
 from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
 from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
@@ -227,7 +227,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         self.drop_after_pos = nn.Dropout(drop_rate)
         args = LayerArgs(dims=dims, num_heads=self.arch['num_heads'], qkv_bias=qkv_bias,
                          attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
-                         reattention=reattention, lsa=lsa)
+                         options=LayerOptions(reattention=reattention, lsa=lsa))
         prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.layers = nn.ModuleList([

@@ -56,7 +56,7 @@ class Stage(nn.Module):
             self.patch_embed = PatchMerging(in_channels, spec.embed_dims, norm_cfg)
         else:
             self.patch_embed = PatchEmbed(in_channels, spec.embed_dims, spec.patch_size,
-                                          kind.config['patch_padding'], norm_cfg,
+                                          kind.options.patch_padding, norm_cfg,
                                           shifted_patches, overlap_patch_embed)
         self.pos_embed = PositionEmbedding(pos_grid, spec.embed_dims, drop_rate) \
             if kind.position_embedding else None

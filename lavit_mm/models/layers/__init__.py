@@ -4,14 +4,18 @@ from .cross_stage import CrossStageResidual
 from .dp_loss import diagonality_preserving_loss, sra_dp_loss
 from .drloc import DenseRelativeLocalization
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
-from .kind import ATTENTION_KINDS, AttentionKind, LayerArgs, register_attention_kind
+from .kind import (ATTENTION_KINDS, AttentionKind, KindOptions, LayerArgs, LayerOptions,
+                   kind_option_names, register_attention_kind)
 from .less_attention import LessAttentionMixin
 from .mbconv import MBConv, SqueezeExcite
+from .options import DPLossOptions, OptionSet, option
 from .reattention import ReAttention
 # the attention kinds register themselves on import
-from .sra import SpatialReduction, SpatialReductionKind, SRAttention, SRLessAttention
+from .sra import (SpatialReduction, SpatialReductionKind, SRAOptions, SRAttention,
+                  SRLessAttention)
 from .token_transform import TokenGridTransform
-from .window import ShiftedWindowKind, WindowAttention, WindowLessAttention, WindowState
+from .window import (ShiftedWindowKind, WindowAttention, WindowLessAttention, WindowOptions,
+                     WindowState)
 
 __all__ = [
     'AttentionBase', 'AttentionState', 'attend', 'Mlp', 'TransformerBlock',
@@ -21,5 +25,6 @@ __all__ = [
     'SpatialReductionKind', 'SRAttention', 'SRLessAttention', 'TokenGridTransform',
     'PatchMerging', 'ShiftedWindowKind', 'WindowAttention', 'WindowLessAttention',
     'WindowState', 'mix_heads', 'DenseRelativeLocalization', 'MBConv', 'SqueezeExcite',
-    'ReAttention'
+    'ReAttention', 'KindOptions', 'LayerOptions', 'kind_option_names', 'DPLossOptions',
+    'OptionSet', 'option', 'SRAOptions', 'WindowOptions'
 ]

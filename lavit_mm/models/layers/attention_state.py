@@ -173,7 +173,7 @@ class AttentionBase(nn.Module):
     """What every attention kind has: heads, the folded scale, the output projection and the
     dropouts. ``key_grid(hw)``: the key grid the layer attends to for queries on ``hw``.
 
-    VA layers may add the options of ``LayerArgs`` (:meth:`add_va_options`): LSA's learnable
+    VA layers may add the options of ``LayerOptions`` (:meth:`add_va_options`): LSA's learnable
     temperature (which then replaces the fixed scale, :meth:`query_scale`) and own-key mask,
     and DeepViT's re-attention module.
     """
@@ -194,11 +194,12 @@ class AttentionBase(nn.Module):
         self.register_module('reattention', None)  # DeepViT re-attention (reattention.py)
 
     def add_va_options(self, args) -> None:
-        """LSA and re-attention, as ``args`` (a ``LayerArgs``) asks; VA layers call this."""
-        self.lsa = args.lsa
-        if args.lsa:
+        """LSA and re-attention, as ``args.options`` (a ``LayerArgs``'s ``LayerOptions``)
+        asks; VA layers call this."""
+        self.lsa = bool(args.options.lsa)
+        if args.options.lsa:
             self.temperature = nn.Parameter(torch.tensor(float(self.scale)))
-        if args.reattention:
+        if args.options.reattention:
             self.reattention = ReAttention(self.num_heads)
 
     def query_scale(self):

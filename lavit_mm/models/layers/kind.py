@@ -1,8 +1,9 @@
 """Attention kinds: how a backbone builds each block's attention, looked up by name.
 
 A kind is a class registered under its name with :func:`register_attention_kind`. It states
-which backbone options and arch keys it takes (the backbone refuses every other one for it,
-naming the kinds that do take it), what the stage around its layers looks like, and builds a
+which backbone options (its ``Options``, a frozen dataclass: ``options.py``) and arch keys it
+takes (the backbone refuses every other one for it, naming the kinds that do take it), what
+the stage around its layers looks like, and builds a
 Vanilla-Attention (:meth:`AttentionKind.vanilla`) or Less-Attention (:meth:`AttentionKind.less`)
 layer for block ``index`` of a stage. Adding a kind is one file holding its layers and its kind
 class, plus its import in ``layers/__init__.py``; its LaViT presets, if any, go in
@@ -17,9 +18,11 @@ The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None
 kind with ``cross_stage_residual``. LA layers add the DP loss (``less_attention.py``).
 """
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Optional, Tuple, Type
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import torch.nn as nn
+
+from .options import OptionSet, option
 
 ATTENTION_KINDS: Dict[str, Type['AttentionKind']] = {}
 
@@ -33,8 +36,43 @@ def register_attention_kind(cls: Type['AttentionKind']) -> Type['AttentionKind']
     return cls
 
 
-def kinds_taking(option: str) -> list:
-    return sorted(n for n, k in ATTENTION_KINDS.items() if option in k.options)
+def kinds_taking(name: str) -> list:
+    return sorted(n for n, k in ATTENTION_KINDS.items() if name in k.Options.names())
+
+
+def kind_option_names() -> set:
+    """Every option some registered kind takes (the backbones' flat ``**kind_options``)."""
+    return {name for kind in ATTENTION_KINDS.values() for name in kind.Options.names()}
+
+
+@dataclass(frozen=True)
+class KindOptions(OptionSet):
+    """The options of a kind that declares no others.
+
+    Attributes:
+        patch_padding: 'corner' (pad right/bottom) or an int conv padding (0 floors sizes) of
+            the kind's conv patch embeddings (``embed.py``).
+    """
+    patch_padding: Union[str, int] = 'corner'
+
+
+@dataclass(frozen=True)
+class LayerOptions(KindOptions):
+    """Options of the built-in kinds' attention layers; a kind's set inherits them. A new VA
+    option is a field here and its use in ``AttentionBase.add_va_options``.
+
+    Attributes:
+        reattention: DeepViT's re-attention in every VA layer (a learnable H x H mix of the
+            softmaxed heads, identity-init, then BatchNorm across heads; explicit attention
+            there; ``reattention.py``).
+        lsa: Locality Self-Attention in every VA layer: a learnable temperature per layer
+            (init ``1/sqrt(d)``) and each query's own key masked (``locality.py``).
+        la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
+            re-attention, identity init). Widens LA q/k by the number of heads.
+    """
+    reattention: bool = option(False, 'bool')
+    lsa: bool = option(False, 'bool')
+    la_head_mix: bool = option(False, 'bool', la=True)
 
 
 @dataclass(frozen=True)
@@ -46,9 +84,7 @@ class LayerArgs:
     attn_drop: float = 0.
     proj_drop: float = 0.
     norm_cfg: dict = field(default_factory=lambda: dict(type='LN'))  # for a kind's own norms
-    head_mix: bool = False  # LA layers: DeepViT-style head mix of the transformed logits
-    reattention: bool = False  # VA layers: DeepViT re-attention (reattention.py)
-    lsa: bool = False  # VA layers: Locality Self-Attention (locality.py)
+    options: KindOptions = LayerOptions()  # the kind's options (LayerOptions for VA/LA ones)
 
 
 class AttentionKind:
@@ -56,8 +92,8 @@ class AttentionKind:
 
     Class attributes:
         name: the ``attention=`` value.
-        options: backbone options of this kind -> their default (options of the backbone not
-            listed here, and not common to all kinds, are refused for this kind).
+        Options: the option set of this kind (a :class:`KindOptions` dataclass): the flat
+            backbone keywords it takes, with defaults; the backbone refuses the others.
         stage_keys: per-stage arch keys the kind needs (e.g. ``sr_ratios``).
         arch_keys: arch-level keys it takes (e.g. ``window_size``).
         position_embedding: stages add a learned absolute position table (a kind may make
@@ -69,13 +105,11 @@ class AttentionKind:
         norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
             rather than the tokens before the output norm (Swin's).
         cross_stage_residual: the kind can take the cross-stage attention residual.
-        la_options: those of ``options`` that configure its Less-Attention layers (refused
-            for an arch without LA layers).
         default_norm_cfg: the backbone's ``norm_cfg`` for this kind when none is given (None:
             the backbone's own default).
     """
     name: ClassVar[str]
-    options: ClassVar[Dict[str, Any]] = {}
+    Options: ClassVar[Type[KindOptions]] = KindOptions
     stage_keys: ClassVar[Tuple[str, ...]] = ()
     arch_keys: ClassVar[Tuple[str, ...]] = ()
     position_embedding: ClassVar[bool] = False
@@ -84,18 +118,33 @@ class AttentionKind:
     norm_feeds_next: ClassVar[bool] = True
     cross_stage_residual: ClassVar[bool] = False
     default_norm_cfg: ClassVar[Optional[dict]] = None
-    la_options: ClassVar[Tuple[str, ...]] = ()
 
-    def __init__(self, owner: str, **options):
-        for option in options:
-            if option not in self.options:
-                takers = kinds_taking(option)
+    def __init__(self, owner: str, given: Mapping[str, Any]):
+        """``given``: the kind's options the user set (None-free), refused by name if the kind
+        does not take them."""
+        names = self.Options.names()
+        for name in given:
+            if name not in kind_option_names():
+                raise TypeError(f'{owner}: unknown option {name!r}: not an argument of '
+                                f'{owner} nor an option of any attention kind')
+            if name not in names:
+                takers = kinds_taking(name)
                 raise ValueError(
-                    f'{owner}: option {option} does not apply to attention={self.name!r} (its '
-                    f'options: {sorted(self.options) or "none"}); remove it'
+                    f'{owner}: option {name} does not apply to attention={self.name!r} (its '
+                    f'options: {sorted(names) or "none"}); remove it'
                     + (f', or use attention={" / ".join(map(repr, takers))}' if takers else ''))
         self.owner = owner
-        self.config = {**self.options, **options}
+        self.given = dict(given)
+        self.options = self.Options.parse(owner, given)
+
+    def layer_args(self, **common) -> LayerArgs:
+        """The ``LayerArgs`` of this kind's layers: the backbone's ``common`` ones and the
+        kind's options."""
+        return LayerArgs(dims=0, num_heads=1, options=self.options, **common)
+
+    def position_grid(self, stride: int) -> Optional[Tuple[int, int]]:
+        """The grid of a stage's position table at ``stride`` (kinds with a table)."""
+        return None
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
         """The VA layer of block ``index`` of ``stage`` (a :class:`StageSpec`)."""

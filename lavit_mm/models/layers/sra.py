@@ -4,6 +4,7 @@ Keys/values come from the tokens reduced by a stride-R conv + norm (R = ``sr_rat
 reduced grid is ``floor(H/R) x floor(W/R)`` as in PVT, except that a map smaller than R is
 padded up to one cell instead of failing.
 """
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import torch
@@ -16,9 +17,11 @@ from .attention_state import AttentionBase, AttentionState, attend, mix_heads_sp
 from .counter_random import Seed
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
-from .kind import AttentionKind, LayerArgs, register_attention_kind
+from .cross_stage import DEFAULT_RANK
+from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_cell_blocked
+from .options import option
 from .token_transform import TokenGridTransform
 
 
@@ -130,7 +133,8 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         self.theta = TokenGridTransform(args.num_heads, kernel_size)  # along the key axis
         self.psi = TokenGridTransform(args.num_heads, kernel_size)  # along the query axis
         # DeepViT re-attention: mix the transformed logits across heads (identity init)
-        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) if args.head_mix else None
+        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) \
+            if args.options.la_head_mix else None
 
     def key_grid(self, hw: HW) -> HW:
         s = self.key_stride
@@ -181,44 +185,59 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         return AttentionState(q, k, hw, hw_k, own)
 
 
+@dataclass(frozen=True)
+class SRAOptions(LayerOptions):
+    """Options of attention='sra' (flat backbone keywords), besides ``LayerOptions``.
+
+    Attributes:
+        use_abs_pos_embed: the learned position tables (PVT v2 drops them and relies on its
+            overlapping patch embedding and conv MLP for positions; an arch may set it).
+        pretrain_img_size: the image size the position tables are defined for.
+        la_kernel_size: kernel of the LA token-grid transforms Theta/Psi (odd).
+        la_key_stride: LA layers attend to a key grid this many times coarser than their
+            stage's VA layers (1: the same grid, as the paper; 2: a quarter of the attention
+            products; docs/performance.md).
+        cross_stage_rank: rank r of the cross-stage residual's head map (r extra q/k dims in
+            each stage's first layer; ``cross_stage.py``); needs the residual.
+    LSA's own key here is the key cell holding the query (``locality.py``).
+    """
+    use_abs_pos_embed: bool = option(True, 'bool')
+    pretrain_img_size: int = option(224, 'positive_int')
+    la_kernel_size: int = option(3, 'positive_int', la=True)
+    la_key_stride: int = option(1, 'positive_int', la=True)
+    cross_stage_rank: int = option(DEFAULT_RANK, 'positive_int')
+
+    def check(self, owner, given):
+        if not self.use_abs_pos_embed and 'pretrain_img_size' in given:
+            raise ValueError(f'{owner}: pretrain_img_size sizes the position tables, which '
+                             f'use_abs_pos_embed=False leaves out: remove it')
+
+
 @register_attention_kind
 class SpatialReductionKind(AttentionKind):
     """'sra': PVT's spatial-reduction attention in every stage (conv patch embedding, learned
     position table, normalised output feeding the next stage), with the cross-stage residual.
-
-    Options: ``patch_padding`` (every stage's patch embedding), ``use_abs_pos_embed`` (the
-    position tables; PVT v2 has none), ``pretrain_img_size`` (their grid), ``la_kernel_size``
-    (Theta/Psi kernel), ``la_key_stride``, ``la_head_mix``, ``cross_stage_rank``,
-    ``reattention`` and ``lsa`` (VA layers; LSA's own key is the key cell holding the query,
-    ``locality.py``). An arch may set ``use_abs_pos_embed`` (an arch-level key).
+    Options: :class:`SRAOptions`; an arch may set ``use_abs_pos_embed`` (an arch-level key).
     """
     name = 'sra'
-    options = dict(patch_padding='corner', use_abs_pos_embed=True, pretrain_img_size=224,
-                   la_kernel_size=3, la_key_stride=1, la_head_mix=False, cross_stage_rank=16,
-                   reattention=False, lsa=False)
+    Options = SRAOptions
     stage_keys = ('sr_ratios', )
     arch_keys = ('use_abs_pos_embed', )
-    la_options = ('la_kernel_size', 'la_key_stride', 'la_head_mix')
     cross_stage_residual = True
-
-    def __init__(self, owner: str, **options):
-        super().__init__(owner, **options)
-        if not isinstance(self.config['use_abs_pos_embed'], bool):
-            raise TypeError(f"{owner}: use_abs_pos_embed must be True or False, got "
-                            f"{self.config['use_abs_pos_embed']!r}")
-        if not self.config['use_abs_pos_embed'] and 'pretrain_img_size' in options:
-            raise ValueError(f'{owner}: pretrain_img_size sizes the position tables, which '
-                             f'use_abs_pos_embed=False leaves out: remove it')
 
     @property
     def position_embedding(self) -> bool:
-        return bool(self.config['use_abs_pos_embed'])
+        return self.options.use_abs_pos_embed
+
+    def position_grid(self, stride: int) -> Tuple[int, int]:
+        size = self.options.pretrain_img_size
+        return (size // stride, size // stride)
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return SRAttention(args, stage.sr_ratio)
 
     def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
-        return SRLessAttention(args, stage.sr_ratio, self.config['la_kernel_size'],
-                               self.config['la_key_stride'],
+        return SRLessAttention(args, stage.sr_ratio, self.options.la_kernel_size,
+                               self.options.la_key_stride,
                                # a stage of LA layers only starts on the coarse key grid
                                follows_va=index > 0 and not stage.is_less_attention(index - 1))

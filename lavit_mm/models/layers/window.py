@@ -7,6 +7,7 @@ relative position bias. An LA layer reuses the window partition (and shift, and 
 attention it transforms; its Theta/Psi are dense per-head (M^2 x M^2) maps, as in the paper,
 identity-initialised. The rolled-region mask is not transformed: it is re-applied as is.
 """
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -18,9 +19,10 @@ from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .counter_random import Seed
 from .dp_loss import diagonality_preserving_loss
-from .kind import AttentionKind, LayerArgs, register_attention_kind
+from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_token_blocked
+from .options import option
 
 
 def window_partition(x: torch.Tensor, M: int) -> torch.Tensor:
@@ -206,7 +208,8 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
         self.theta = DenseTokenTransform(args.num_heads, window_size ** 2)
         self.psi = DenseTokenTransform(args.num_heads, window_size ** 2)
-        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) if args.head_mix else None
+        self.head_mix = nn.Parameter(torch.eye(args.num_heads)) \
+            if args.options.la_head_mix else None
 
     def attend_with(self, state: WindowState, x: torch.Tensor, hw: HW):
         windows, _ = self.partition(x, hw, state.shift)
@@ -232,28 +235,34 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         return WindowState(q, k, bias, state.mask, state.shift, state.hw_q, own)
 
 
+@dataclass(frozen=True)
+class WindowOptions(LayerOptions):
+    """Options of attention='window' (flat backbone keywords), besides ``LayerOptions``.
+
+    Attributes:
+        window_size: the window side M (default: the arch's ``window_size``, else 7).
+    ``patch_padding`` applies to the first stage's patch embedding (later stages merge 2x2
+    patches); LSA's own key is the query's own token in its window.
+    """
+    window_size: int = option(7, 'positive_int')
+
+
 @register_attention_kind
 class ShiftedWindowKind(AttentionKind):
     """'window': Swin's (shifted) windows (conv patch embedding in the first stage, 2x2 patch
     merging after it, no position table, the tokens before the output norm feeding the next
-    stage). VA layers alternate plain and shifted windows.
-
-    Options: ``window_size`` (default: the arch's ``window_size``, else 7),
-    ``patch_padding`` (the first stage's patch embedding), ``la_head_mix``, ``reattention``
-    and ``lsa`` (VA layers; LSA's own key is the query's own token in its window).
+    stage). VA layers alternate plain and shifted windows. Options: :class:`WindowOptions`.
     """
     name = 'window'
-    options = dict(window_size=7, patch_padding='corner', la_head_mix=False,
-                   reattention=False, lsa=False)
+    Options = WindowOptions
     arch_keys = ('window_size', )
-    la_options = ('la_head_mix', )
     default_norm_cfg = dict(type='LN')  # Swin's LayerNorm eps, 1e-5
     patch_merging = True
     embed_dropout = True
     norm_feeds_next = False
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
-        return WindowAttention(args, self.config['window_size'], shift=index % 2 == 1)
+        return WindowAttention(args, self.options.window_size, shift=index % 2 == 1)
 
     def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
-        return WindowLessAttention(args, self.config['window_size'])
+        return WindowLessAttention(args, self.options.window_size)

@@ -1,0 +1,82 @@
+"""Typed options: a backbone's flat config keywords, parsed once into frozen dataclasses.
+
+An option set is a frozen dataclass whose fields are the keywords it takes, each with its
+default and documented where it is declared. :meth:`OptionSet.parse` takes the keywords a user
+gave and checks each as its field says (:func:`option`): a positive int, a bool, a number
+>= 0; cross-option rules go in the set's :meth:`OptionSet.check`. A field declared with
+``la=True`` configures Less-Attention layers: a backbone without LA layers refuses it.
+
+The sets: each attention kind's (``KindOptions`` and its subclasses, ``kind.py``, ``sra.py``,
+``window.py``), the DP loss's (:class:`DPLossOptions`, both backbone families) and the
+backbone-level small-data remedies (``backbones/remedies.py``).
+"""
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple
+
+
+def option(default: Any, check: Optional[str] = None, la: bool = False):
+    """A field of an option set. ``check``: 'positive_int', 'non_negative' (a number >= 0)
+    or 'bool'; None checks nothing here (the layer that uses it does). ``la``: the option
+    configures Less-Attention layers."""
+    return field(default=default, metadata=dict(check=check, la=la))
+
+
+def check_value(owner: str, name: str, value, check: Optional[str]) -> None:
+    """Refuses ``value`` of option ``name`` that fails ``check`` (see :func:`option`)."""
+    if check is None:
+        return
+    if check == 'bool':
+        if not isinstance(value, bool):
+            raise TypeError(f'{owner}: {name} must be True or False, got {value!r}')
+        return
+    integer = check == 'positive_int'
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise TypeError(f'{owner}: {name} must be {"an int" if integer else "a number"}, '
+                        f'got {value!r}')
+    low = 1 if integer else 0
+    if value < low:
+        raise ValueError(f'{owner}: {name} must be >= {low}, got {value}')
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    """Base of the option sets; subclasses declare fields with :func:`option`."""
+
+    @classmethod
+    def names(cls) -> Tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def la_names(cls) -> Tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get('la'))
+
+    @classmethod
+    def parse(cls, owner: str, given: Mapping[str, Any]) -> 'OptionSet':
+        """The set with ``given`` (keywords of this set, None-free) over the defaults, each
+        checked; ``owner`` names the backbone in the errors."""
+        checks = {f.name: f.metadata.get('check') for f in dataclasses.fields(cls)}
+        for name, value in given.items():
+            check_value(owner, name, value, checks[name])
+        options = cls(**given)
+        options.check(owner, given)
+        return options
+
+    def check(self, owner: str, given: Mapping[str, Any]) -> None:
+        """Rules between options; ``given``: what the user set (the rest are defaults)."""
+
+
+@dataclass(frozen=True)
+class DPLossOptions(OptionSet):
+    """The Diagonality Preserving loss of Less-Attention layers (``dp_loss.py``).
+
+    Attributes:
+        dp_loss_weight: its weight (0 turns it off and skips its computation; default: the
+            backbone class's, 1.0 for LaViT); reported as ``loss_dp`` by lavit_mm's task
+            models.
+        dp_margin: the dominance margin m: a diagonal entry should be at least (1 + m) times
+            every other entry of its row (0 lets uniform attention satisfy the loss, which
+            collapses the attention LA layers reuse).
+    """
+    dp_loss_weight: float = option(0., 'non_negative', la=True)
+    dp_margin: float = option(1., 'non_negative', la=True)
