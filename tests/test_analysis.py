@@ -7,6 +7,7 @@ attention measures on constructed cases with known answers.
 import csv
 import importlib.util
 import io
+import math
 import statistics
 
 import pytest
@@ -281,3 +282,55 @@ def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
     assert ratio(rows, lavit.model, pvt.model, '64x96', 'train_ms') == \
         pytest.approx(paired)
     assert detector_markdown(rows, 'cfg', 2).count('\n| ') == 3
+
+
+def _similarity_rows(name, adjacent, entropy, kinds):
+    """Rows as ``similarity_rows`` writes them, for one stage of len(entropy) layers."""
+    rows = [dict(model=name, measure='cross_layer', stage=1, layer=n, other_layer=n + 1,
+                 kind=kinds[n - 1], other_kind=kinds[n], value=v)
+            for n, v in enumerate(adjacent, start=1)]
+    rows += [dict(model=name, measure='entropy_ratio', stage=1, layer=n, other_layer='',
+                  kind=kinds[n - 1], other_kind='', value=v)
+             for n, v in enumerate(entropy, start=1)]
+    return rows
+
+
+def test_attention_over_seeds_groups_labels_and_takes_mean_and_std(tmp_path):
+    from lavit_mm.analysis.attention_seeds import summarize_over_seeds
+    kinds = ['VA', 'VA', 'LA']
+    rows = (_similarity_rows('A/0', [0.2, 0.9], [0.5, 0.6, 1.0], kinds)
+            + _similarity_rows('A/1', [0.4, 0.7], [0.7, 0.6, 0.9], kinds)
+            + _similarity_rows('B/0', [0.1, 0.3], [0.4, 0.4, 0.4], ['VA'] * 3))
+    summary = {(r['model'], r['layer']): r for r in summarize_over_seeds(rows)}
+    assert summary[('A', 1)]['adjacent'] is None  # a stage's first layer has no l-1
+    mean, std = summary[('A', 3)]['adjacent']
+    assert (mean, std) == (pytest.approx(0.8), pytest.approx(0.1414, abs=1e-4))
+    assert summary[('A', 2)]['entropy'] == (pytest.approx(0.6), pytest.approx(0.0))
+    assert summary[('A', 3)]['kind'] == 'LA' and summary[('B', 3)]['kind'] == 'VA'
+    assert summary[('A', 3)]['seeds'] == ['0', '1']
+    assert summary[('B', 2)]['adjacent'][0] == pytest.approx(0.1)
+    assert math.isnan(summary[('B', 2)]['adjacent'][1])  # one seed: no spread
+    with pytest.raises(ValueError, match='NAME/SEED'):
+        summarize_over_seeds(_similarity_rows('A', [0.2], [0.5, 0.6], kinds))
+    deeper = _similarity_rows('A/2', [0.2, 0.9, 0.5], [0.5, 0.6, 1.0, 1.0], kinds + ['LA'])
+    with pytest.raises(ValueError, match='same model'):
+        summarize_over_seeds(rows + deeper)
+
+
+def test_attention_over_seeds_tool_prints_the_table_and_plots(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        'attention_over_seeds', 'tools/analysis/attention_over_seeds.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rows = (_similarity_rows('A/0', [0.2, 0.9], [0.5, 0.6, 1.0], ['VA', 'VA', 'LA'])
+            + _similarity_rows('A/1', [0.4, 0.7], [0.7, 0.6, 0.9], ['VA', 'VA', 'LA']))
+    path = tmp_path / 'sim.csv'
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot = tmp_path / 'over_seeds.png'
+    assert tool.main([str(path), '--layers', '3', '--plot', str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert '| A | 0 1 | 0.80 ± 0.14* | 0.95 ± 0.07* |' in out
+    assert plot.stat().st_size > 1000
