@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, DPLossOptions
 from ..layers.cross_stage import DEFAULT_RANK
+from ..layers.options import check_range
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from .conv_stage import ConvStage
 from .inputs import assert_finite, check_images, check_init_cfg, outputs_for_empty_batch
@@ -30,16 +31,6 @@ from .stage import Stage
 def _given(**options) -> dict:
     """The options a user set: None means "the default"."""
     return {k: v for k, v in options.items() if v is not None}
-
-
-def _check_range(owner: str, name: str, value, low, high=None, integer=False) -> None:
-    """Refuses ``value`` outside [low, high) (or below ``low`` without ``high``)."""
-    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-        raise TypeError(f'{owner}: {name} must be {"an int" if integer else "a number"}, '
-                        f'got {value!r}')
-    if value < low or (high is not None and value >= high):
-        bound = f'in [{low}, {high})' if high is not None else f'>= {low}'
-        raise ValueError(f'{owner}: {name} must be {bound}, got {value}')
 
 
 class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
@@ -233,8 +224,8 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             raise ValueError(f'{name}: attention={kind.name!r} merges 2x2 patches after the '
                              f'first stage: patch_sizes after the first must be 2, got '
                              f'{[s.patch_size for s in self.stage_specs]}')
-        dp = DPLossOptions.parse(name, dict(dict(dp_loss_weight=self.default_dp_loss_weight),
-                                            **dp_options))
+        dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight,
+                                        **dp_options})
         self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
         return kind
 
@@ -262,9 +253,9 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                              f'indices in [0, {num_stages})')
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {num_stages}]')
-        _check_range(name, 'in_channels', in_channels, 1, integer=True)
+        check_range(name, 'in_channels', in_channels, 1, integer=True)
         for option, value in rates.items():
-            _check_range(name, option, value, 0., 1.)
+            check_range(name, option, value, 0., 1.)
 
     @staticmethod
     def _check_embedding_options(name: str, specs, kind, spt: bool,

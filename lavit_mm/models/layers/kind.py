@@ -122,9 +122,9 @@ class AttentionKind:
     def __init__(self, owner: str, given: Mapping[str, Any]):
         """``given``: the kind's options the user set (None-free), refused by name if the kind
         does not take them."""
-        names = self.Options.names()
+        names, known = self.Options.names(), kind_option_names()
         for name in given:
-            if name not in kind_option_names():
+            if name not in known:
                 raise TypeError(f'{owner}: unknown option {name!r}: not an argument of '
                                 f'{owner} nor an option of any attention kind')
             if name not in names:

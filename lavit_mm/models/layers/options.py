@@ -22,21 +22,26 @@ def option(default: Any, check: Optional[str] = None, la: bool = False):
     return field(default=default, metadata=dict(check=check, la=la))
 
 
-def check_value(owner: str, name: str, value, check: Optional[str]) -> None:
-    """Refuses ``value`` of option ``name`` that fails ``check`` (see :func:`option`)."""
-    if check is None:
-        return
-    if check == 'bool':
-        if not isinstance(value, bool):
-            raise TypeError(f'{owner}: {name} must be True or False, got {value!r}')
-        return
-    integer = check == 'positive_int'
+def check_range(owner: str, name: str, value, low, high=None, integer: bool = False) -> None:
+    """Refuses ``value`` of option ``name`` outside [low, high) (or below ``low`` without
+    ``high``), or not a number (an int with ``integer``; never a bool)."""
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
         raise TypeError(f'{owner}: {name} must be {"an int" if integer else "a number"}, '
                         f'got {value!r}')
-    low = 1 if integer else 0
-    if value < low:
-        raise ValueError(f'{owner}: {name} must be >= {low}, got {value}')
+    if value < low or (high is not None and value >= high):
+        bound = f'in [{low}, {high})' if high is not None else f'>= {low}'
+        raise ValueError(f'{owner}: {name} must be {bound}, got {value}')
+
+
+def check_value(owner: str, name: str, value, check: Optional[str]) -> None:
+    """Refuses ``value`` of option ``name`` that fails ``check`` (see :func:`option`)."""
+    if check == 'bool':
+        if not isinstance(value, bool):
+            raise TypeError(f'{owner}: {name} must be True or False, got {value!r}')
+    elif check == 'positive_int':
+        check_range(owner, name, value, 1, integer=True)
+    elif check == 'non_negative':
+        check_range(owner, name, value, 0)
 
 
 @dataclass(frozen=True)
