@@ -197,6 +197,21 @@ def test_refusals(kw, message):
         LaViTPlain(**kw)
 
 
+@pytest.mark.parametrize('kw,error,message', [
+    (dict(dp_loss_weight=-1.), ValueError, 'dp_loss_weight must be >= 0, got -1.0'),
+    (dict(dp_margin='1'), TypeError, "dp_margin must be a number, got '1'"),
+    (dict(la_kernel_size=0), ValueError, 'la_kernel_size must be >= 1, got 0'),
+    (dict(la_kernel_size=3.0), TypeError, 'la_kernel_size must be an int'),
+    (dict(lsa=1), TypeError, 'lsa must be True or False, got 1'),
+    (dict(reattention='yes'), TypeError, "reattention must be True or False, got 'yes'"),
+])
+def test_option_values_are_checked_as_the_hierarchical_backbones_check_them(kw, error, message):
+    """The DP loss's options go through the same typed set (DPLossOptions) as HierarchicalViT's,
+    re-attention and LSA through LayerOptions."""
+    with pytest.raises(error, match=message):
+        LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', **kw)
+
+
 def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
     from lavit_mm.analysis.attention import (collect_attention, cross_layer_similarity,
                                              query_attention_map)

@@ -28,6 +28,7 @@ from lavit_mm.registry import MODELS
 from ...grid import HW
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from ..layers.kind import LayerArgs, LayerOptions
+from ..layers.options import DPLossOptions, check_range
 from ..layers.plain import GlobalAttention, GlobalLessAttention
 from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
 from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
@@ -189,13 +190,21 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
         has_la = 'la' in self.layer_types
-        la_given = dict(la_kernel_size=la_kernel_size, dp_loss_weight=dp_loss_weight,
-                        dp_margin=dp_margin)
-        for option, value in la_given.items():
-            if value is not None and not has_la:
+        dp_given = {k: v for k, v in dict(dp_loss_weight=dp_loss_weight,
+                                          dp_margin=dp_margin).items() if v is not None}
+        la_given = dict(dp_given, **({} if la_kernel_size is None
+                                     else dict(la_kernel_size=la_kernel_size)))
+        for option in la_given:
+            if not has_la:
                 raise ValueError(f"{name}: {option} configures Less-Attention layers and "
                                  f"layer_types has none: remove it, or make layers 'la' "
                                  f"(e.g. layer_types='14va+4la')")
+        if la_kernel_size is not None:
+            check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
+        # the hierarchical backbones' typed sets: one check per option, the same messages
+        dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
+                                        if has_la else 0., **dp_given})
+        layer_options = LayerOptions.parse(name, dict(reattention=reattention, lsa=lsa))
         if out_type not in OUT_TYPES:
             raise ValueError(f'{name}: out_type {out_type!r} is not one of {OUT_TYPES}')
         if out_type == 'cls_token' and not with_cls_token:
@@ -213,9 +222,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         self.check_finite = check_finite
         self.frozen_stages, self.interpolate_mode = frozen_stages, interpolate_mode
         self.num_extra_tokens = 1 if with_cls_token else 0
-        self.dp_loss_weight = float(self.default_dp_loss_weight if dp_loss_weight is None
-                                    else dp_loss_weight) if has_la else 0.
-        self.dp_margin = 1.0 if dp_margin is None else float(dp_margin)
+        self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
 
         self.patch_embed = PatchEmbed(in_channels=in_channels, embed_dims=dims,
                                       kernel_size=patch_size, stride=patch_size,
@@ -227,7 +234,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         self.drop_after_pos = nn.Dropout(drop_rate)
         args = LayerArgs(dims=dims, num_heads=self.arch['num_heads'], qkv_bias=qkv_bias,
                          attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
-                         options=LayerOptions(reattention=reattention, lsa=lsa))
+                         options=layer_options)
         prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.layers = nn.ModuleList([
