@@ -190,20 +190,20 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
         has_la = 'la' in self.layer_types
-        dp_given = {k: v for k, v in dict(dp_loss_weight=dp_loss_weight,
+        la_given = {k: v for k, v in dict(la_kernel_size=la_kernel_size,
+                                          dp_loss_weight=dp_loss_weight,
                                           dp_margin=dp_margin).items() if v is not None}
-        la_given = dict(dp_given, **({} if la_kernel_size is None
-                                     else dict(la_kernel_size=la_kernel_size)))
-        for option in la_given:
-            if not has_la:
-                raise ValueError(f"{name}: {option} configures Less-Attention layers and "
-                                 f"layer_types has none: remove it, or make layers 'la' "
-                                 f"(e.g. layer_types='14va+4la')")
+        if la_given and not has_la:
+            raise ValueError(f"{name}: {next(iter(la_given))} configures Less-Attention layers "
+                             f"and layer_types has none: remove it, or make layers 'la' "
+                             f"(e.g. layer_types='14va+4la')")
         if la_kernel_size is not None:
             check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
         # the hierarchical backbones' typed sets: one check per option, the same messages
         dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
-                                        if has_la else 0., **dp_given})
+                                        if has_la else 0.,
+                                        **{k: v for k, v in la_given.items()
+                                           if k in DPLossOptions.names()}})
         layer_options = LayerOptions.parse(name, dict(reattention=reattention, lsa=lsa))
         if out_type not in OUT_TYPES:
             raise ValueError(f'{name}: out_type {out_type!r} is not one of {OUT_TYPES}')
