@@ -6,6 +6,7 @@ root's child with that scope, which is this registry. Its ``locations`` are impo
 the first look-up, so importing ``lavit_mm`` imports no toolbox, and our names never shadow
 mmdet's or mmseg's own ``PyramidVisionTransformer``/``SwinTransformer``.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
@@ -21,3 +22,9 @@ OPTIM_WRAPPERS = Registry(
     parent=MMENGINE_OPTIM_WRAPPERS,
     scope='lavit_mm',
     locations=['lavit_mm.engine.cpu_amp'])
+
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='lavit_mm',
+    locations=['lavit_mm.engine.epoch_seed'])

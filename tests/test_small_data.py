@@ -237,6 +237,70 @@ def test_comparison_resumes_a_killed_run_from_its_checkpoint(tiny_config, tmp_pa
     assert [r['step'] for r in evals] == [1, 2]  # both attempts' evaluations, merged
 
 
+# ------------------------------------------------------------------ exact resume, augmented
+def _epoch_seeded_config(tiny_config, tmp_path, hook):
+    """The tiny config with flips drawn in one loader worker and drop path 0.1, with or
+    without EpochSeedHook (with it, the workers are not persistent, as the hook needs)."""
+    path = tmp_path / ('tiny_hook.py' if hook else 'tiny_plain.py')
+    path.write_text(f"""
+_base_ = '{tiny_config}'
+model = dict(backbone=dict(drop_path_rate=0.1))
+train_dataloader = dict(num_workers=1, persistent_workers={not hook})
+train_cfg = dict(val_interval=100)
+custom_hooks = {[dict(type='lavit_mm.EpochSeedHook')] if hook else []}
+""")
+    return str(path)
+
+
+@pytest.mark.parametrize('hook', [True, False], ids=['epoch_seed_hook', 'mmengine_default'])
+def test_epoch_seed_hook_makes_an_augmented_resume_bitwise_equal(tiny_config, tmp_path, hook):
+    """3 epochs straight vs 1 epoch then --resume to 3: the same weights with EpochSeedHook
+    (flips in a worker, drop path in the main process); without it (persistent workers, the
+    configs' default) the resumed run draws other flips and masks and ends elsewhere."""
+    config = _epoch_seeded_config(tiny_config, tmp_path, hook)
+    seed = ['randomness.seed=0']
+    train_run(config, str(tmp_path / 'straight'), seed + ['train_cfg.max_epochs=3'])
+    resumed = str(tmp_path / 'resumed')
+    train_run(config, resumed, seed + ['train_cfg.max_epochs=1'])
+    train_run(config, resumed, seed + ['train_cfg.max_epochs=3'], resume=True)
+    a = torch.load(tmp_path / 'straight' / 'epoch_3.pth', map_location='cpu',
+                   weights_only=False)['state_dict']
+    b = torch.load(osp.join(resumed, 'epoch_3.pth'), map_location='cpu',
+                   weights_only=False)['state_dict']
+    equal = all(torch.equal(a[k], b[k]) for k in a)
+    assert equal == hook
+
+
+def test_epoch_seed_hook_draws_anew_each_epoch_and_per_worker():
+    from lavit_mm.engine.epoch_seed import seed_worker
+
+    def flips(worker, epoch):
+        seed_worker(worker, seed=0, epoch=epoch, rank=0)
+        return np.random.rand(8).tolist(), torch.rand(8).tolist()
+
+    assert flips(0, 1) == flips(0, 1)
+    assert flips(0, 1) != flips(0, 2)  # mmengine's default seeds a worker alike every epoch
+    assert flips(0, 1) != flips(1, 1)
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(train_dataloader=dict(num_workers=1, persistent_workers=True)),
+     'cannot seed persistent loader workers.*persistent_workers=False'),
+    (dict(train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2)),
+     'seeds per epoch, but this run trains with IterBasedTrainLoop'),
+])
+def test_epoch_seed_hook_refuses_what_it_cannot_seed(tiny_config, tmp_path, change, message):
+    cfg = Config.fromfile(tiny_config)
+    cfg.merge_from_dict(dict(custom_hooks=[dict(type='lavit_mm.EpochSeedHook')],
+                             work_dir=str(tmp_path)))
+    cfg.merge_from_dict(change)
+    if 'train_cfg' in change:  # an iteration-based run takes an infinite sampler
+        cfg.train_dataloader.sampler = dict(type='InfiniteSampler')
+    runner = build_runner(cfg, 'train')
+    with pytest.raises(ValueError, match=message):
+        runner.train()
+
+
 def _result(seed, metrics):
     return dict(seed=seed, metrics=metrics, unit='epoch', seconds_per_unit=10.)
 
