@@ -7,15 +7,17 @@ import json
 import os
 import os.path as osp
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
-from lavit_mm.analysis.compare import (RESULT, aggregate, build_model, compare,
+from lavit_mm.analysis.compare import (LOCK, RESULT, aggregate, build_model, compare,
                                        load_with_options, plot_curves, plot_runs, read_scalars,
-                                       smoothed, to_markdown, train_run, write_csv)
+                                       run_once, smoothed, to_markdown, train_run, write_csv)
 from lavit_mm.apis import build_runner
 from lavit_mm.datasets.fashion_mnist import FILES, prepare_fashion_mnist
 from lavit_mm.models.backbones import LaViT, PVT, Swin
@@ -299,6 +301,34 @@ def test_epoch_seed_hook_refuses_what_it_cannot_seed(tiny_config, tmp_path, chan
     runner = build_runner(cfg, 'train')
     with pytest.raises(ValueError, match=message):
         runner.train()
+
+
+def test_comparison_refuses_a_run_folder_another_process_is_training(tiny_config, tmp_path):
+    """Two comparisons on one folder overwrite each other's checkpoints and mix their logs:
+    the second is refused while the first's process lives; a dead process's lock is taken."""
+    run_dir = tmp_path / 'seed0'
+    run_dir.mkdir()
+    (run_dir / LOCK).write_text(str(os.getpid()))  # a live process: this one
+    calls = []
+
+    def fake_train(config, work_dir, options, resume=False):
+        assert (run_dir / LOCK).read_text() == str(os.getpid())  # held while training
+        calls.append(resume)
+        logs = run_dir / '20260101_000000' / 'vis_data'
+        logs.mkdir(parents=True)
+        records = [dict(lr=1e-3, loss=1.0, time=0.5, iter=2, epoch=1, step=2),
+                   {'accuracy/top1': 50.0, 'step': 1}]
+        (logs / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+    with pytest.raises(RuntimeError, match=f'being trained by process {os.getpid()}'):
+        run_once(tiny_config, 0, str(run_dir), train=fake_train)
+    assert calls == []
+    gone = subprocess.Popen([sys.executable, '-c', 'pass'])
+    gone.wait()
+    (run_dir / LOCK).write_text(str(gone.pid))
+    result = run_once(tiny_config, 0, str(run_dir), train=fake_train)
+    assert calls == [False] and result['metrics'] == {'accuracy/top1': 50.0}
+    assert not (run_dir / LOCK).exists()
 
 
 def _result(seed, metrics):

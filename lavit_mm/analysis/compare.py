@@ -5,8 +5,9 @@ standard deviation, with params, FLOPs and wall time; plus the learning curves.
 A comparison is a folder: ``WORK/<config name>/seed<S>/`` per run. A run that finished holds
 ``result.json`` and is never re-run; a run that was killed resumes from its last checkpoint
 (mmengine's ``--resume``), so a killed comparison, started again with the same command,
-continues where it stopped. Works for any task: the metrics are whatever the config's
-evaluator logs (top-1, COCO mAP, mIoU).
+continues where it stopped. A run's folder is locked while a process trains it: a second
+comparison on the same folder is refused, not mixed in. Works for any task: the metrics are
+whatever the config's evaluator logs (top-1, COCO mAP, mIoU).
 """
 import csv
 import glob
@@ -17,12 +18,14 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..engine.config import build_model, config_scope, load_config
 
 RESULT = 'result.json'
+LOCK = 'running.pid'  # the process training a run's folder; two in one folder corrupt it
 _NOT_METRICS = ('data_time', 'time', 'step', 'epoch', 'iter', 'memory')
 
 
@@ -124,6 +127,46 @@ def _time_unit(unit: str) -> str:
     return 'run' if unit == 'iter' else unit
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@contextmanager
+def run_lock(work_dir: str):
+    """Holds ``work_dir/running.pid`` while this process trains the run. A second comparison
+    started on the same folder is refused: two trainings there overwrite each other's
+    checkpoints, and the result read back mixes their logs. A lock whose process is gone (a
+    killed comparison) is taken over."""
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, LOCK)
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            with open(path) as f:
+                text = f.read().strip()
+            pid = int(text) if text.isdigit() else None
+            if pid is not None and _alive(pid):
+                raise RuntimeError(
+                    f'{work_dir} is being trained by process {pid} (lock {path}): wait for '
+                    f'it to finish, or stop it, before training this run again; two '
+                    f'trainings in one folder overwrite each other\'s checkpoints') from None
+            os.remove(path)  # stale: its process is gone
+    with os.fdopen(fd, 'w') as f:
+        f.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        os.remove(path)
+
+
 def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
              train: Callable = train_run) -> dict:
     """One (config, seed) run in ``work_dir``: read back if finished, resumed if killed,
@@ -133,6 +176,14 @@ def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
         with open(path) as f:
             return json.load(f)
     options = [*options, f'randomness.seed={seed}']
+    with run_lock(work_dir):
+        return _train_and_record(config, seed, work_dir, options, train)
+
+
+def _train_and_record(config: str, seed: int, work_dir: str, options: Sequence[str],
+                      train: Callable) -> dict:
+    """Trains (or resumes) the run, reads its logs back into its result, writes it."""
+    path = osp.join(work_dir, RESULT)
     unit, length = _length(config, options)
     start = _checkpoint_epoch_or_iter(work_dir)
     t0 = time.perf_counter()
@@ -257,15 +308,22 @@ def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
         raise ValueError(f'two configs share a file name ({names}): their runs would share '
                          f'a folder; rename one')
     results: Dict[str, List[dict]] = {}
-    total, trained, t0 = len(configs) * len(seeds), 0, time.perf_counter()
-    for i, (config, name, seed) in enumerate(
-            (c, n, s) for c, n in zip(configs, names) for s in seeds):
-        run_dir = osp.join(work_dir, name, f'seed{seed}')
+    runs = [(c, n, s, osp.join(work_dir, n, f'seed{s}'))
+            for c, n in zip(configs, names) for s in seeds]
+    lengths = {c: _length(c, options)[1] for c in configs}
+    spent, trained = 0.0, 0  # seconds and epochs (or iterations) trained in this call
+    for i, (config, name, seed, run_dir) in enumerate(runs):
         done = osp.isfile(osp.join(run_dir, RESULT))
-        log(f'[{i + 1}/{total}] {name} seed {seed}: '
-            + ('done, read back' if done else 'training' + _eta(t0, trained, total - i)))
-        results.setdefault(name, []).append(run_once(config, seed, run_dir, options, train))
-        trained += not done
+        left = sum(lengths[c] - _checkpoint_epoch_or_iter(d) for c, _, _, d in runs[i:]
+                   if not osp.isfile(osp.join(d, RESULT)))
+        log(f'[{i + 1}/{len(runs)}] {name} seed {seed}: '
+            + ('done, read back' if done else 'training' + _eta(spent, trained, left)))
+        t0 = time.perf_counter()
+        result = run_once(config, seed, run_dir, options, train)
+        if not done:
+            spent += time.perf_counter() - t0
+            trained += result['length'] - result['resumed_from']
+        results.setdefault(name, []).append(result)
     if metrics:
         select_metrics(results, metrics)
     rows = aggregate(results)
@@ -282,12 +340,12 @@ def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
     return rows
 
 
-def _eta(t0: float, trained: int, left: int) -> str:
-    """' (about M min left)' from the runs trained so far in this invocation."""
+def _eta(seconds: float, trained: int, left: int) -> str:
+    """' (about M min left)': the time per epoch (or iteration) trained so far in this call,
+    times the epochs (iterations) left; a resumed run counts only what it trains."""
     if not trained:
         return ''
-    per_run = (time.perf_counter() - t0) / trained
-    return f' (about {per_run * left / 60:.0f} min left at {per_run / 60:.1f} min per run)'
+    return f' (about {seconds / trained * left / 60:.0f} min left)'
 
 
 # ---------------------------------------------------------------------------- output

@@ -1,7 +1,8 @@
 """Train configs x seeds and tabulate the final evaluation: mean ± std of every metric the
 configs' evaluator reports (top-1, COCO mAP, mIoU), params, FLOPs and wall time, plus a plot
 of the learning curves. Killed? Run the same command again: finished runs are read back,
-the interrupted one resumes from its last checkpoint.
+the interrupted one resumes from its last checkpoint. A run folder another process is
+training is refused (its lock, running.pid, names the process).
 
     python tools/analysis/compare_configs.py configs/small_data/lavit_t_fashion_mnist.py \
         configs/small_data/pvt_t_fashion_mnist.py --seeds 0 1 2 \
