@@ -18,7 +18,8 @@ w + 1) when the epoch starts its workers::
 
 Refused by name: persistent workers (started once, they carry their generators from epoch to
 epoch where no checkpoint reaches them) and iteration-based loops (mmengine resumes those by
-running the loader through the iterations already trained, which repeats the draws).
+running the loader through the iterations already trained, which repeats the data draws;
+drop path there stays unrepeated, as the guide says).
 """
 import random
 from functools import partial
@@ -64,7 +65,7 @@ class EpochSeedHook(Hook):
                 f'EpochSeedHook seeds per epoch, but this run trains with '
                 f'{type(runner.train_loop).__name__}; mmengine resumes an iteration-based run '
                 f'by running the loader through the trained iterations, which repeats the '
-                f'draws already. Remove the hook from custom_hooks')
+                f'data draws already. Remove the hook from custom_hooks')
         loader = runner.train_dataloader
         if loader.num_workers > 0 and loader.persistent_workers:
             raise ValueError(
