@@ -194,6 +194,7 @@ test_dataloader = val_dataloader
     return str(path)
 
 
+@pytest.mark.slow
 def test_comparison_runs_aggregates_and_does_not_rerun_finished_runs(tiny_config, tmp_path):
     configs, options, calls = [tiny_config], [], []
 
@@ -218,6 +219,7 @@ def test_comparison_runs_aggregates_and_does_not_rerun_finished_runs(tiny_config
     assert os.path.getsize(path) > 10_000
 
 
+@pytest.mark.slow
 def test_comparison_resumes_a_killed_run_from_its_checkpoint(tiny_config, tmp_path):
     config, options = tiny_config, ['train_cfg.max_epochs=1']
     run_dir = str(tmp_path / 'cmp' / 'tiny_pvt_fashion_mnist' / 'seed0')
@@ -254,6 +256,7 @@ custom_hooks = {[dict(type='lavit_mm.EpochSeedHook')] if hook else []}
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('hook', [True, False], ids=['epoch_seed_hook', 'mmengine_default'])
 def test_epoch_seed_hook_makes_an_augmented_resume_bitwise_equal(tiny_config, tmp_path, hook):
     """3 epochs straight vs 1 epoch then --resume to 3: the same weights with EpochSeedHook
@@ -285,6 +288,7 @@ def test_epoch_seed_hook_draws_anew_each_epoch_and_per_worker():
     assert flips(0, 1) != flips(1, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('change, message', [
     (dict(train_dataloader=dict(num_workers=1, persistent_workers=True)),
      'cannot seed persistent loader workers.*persistent_workers=False'),
