@@ -145,22 +145,27 @@ def run_lock(work_dir: str):
     killed comparison) is taken over."""
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, LOCK)
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            with open(path) as f:
-                text = f.read().strip()
-            pid = int(text) if text.isdigit() else None
-            if pid is not None and _alive(pid):
-                raise RuntimeError(
-                    f'{work_dir} is being trained by process {pid} (lock {path}): wait for '
-                    f'it to finish, or stop it, before training this run again; two '
-                    f'trainings in one folder overwrite each other\'s checkpoints') from None
-            os.remove(path)  # stale: its process is gone
-    with os.fdopen(fd, 'w') as f:
+    mine = f'{path}.{os.getpid()}'
+    with open(mine, 'w') as f:
         f.write(str(os.getpid()))
+    try:
+        while True:
+            try:
+                os.link(mine, path)  # atomic: the lock appears with its pid written
+                break
+            except FileExistsError:
+                with open(path) as f:
+                    text = f.read().strip()
+                pid = int(text) if text.isdigit() else None
+                if pid is not None and _alive(pid):
+                    raise RuntimeError(
+                        f'{work_dir} is being trained by process {pid} (lock {path}): wait '
+                        f'for it to finish, or stop it, before training this run again; two '
+                        f'trainings in one folder overwrite each other\'s checkpoints'
+                    ) from None
+                os.remove(path)  # stale: its process is gone
+    finally:
+        os.remove(mine)
     try:
         yield
     finally:
@@ -177,6 +182,9 @@ def run_once(config: str, seed: int, work_dir: str, options: Sequence[str] = (),
             return json.load(f)
     options = [*options, f'randomness.seed={seed}']
     with run_lock(work_dir):
+        if osp.isfile(path):  # finished by another process since the check above
+            with open(path) as f:
+                return json.load(f)
         return _train_and_record(config, seed, work_dir, options, train)
 
 
