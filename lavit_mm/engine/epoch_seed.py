@@ -21,14 +21,12 @@ epoch where no checkpoint reaches them) and iteration-based loops (mmengine resu
 running the loader through the iterations already trained, which repeats the data draws;
 drop path there stays unrepeated, as the guide says).
 """
-import random
 from functools import partial
 
 import numpy as np
-import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, set_random_seed
 
 from lavit_mm.registry import HOOKS
 
@@ -39,16 +37,10 @@ def derived_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, rank, stream]).generate_state(1)[0])
 
 
-def seed_everything(seed: int) -> None:
-    """Seeds Python's, numpy's and torch's global generators (all CUDA devices included)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def seed_worker(worker_id: int, seed: int, epoch: int, rank: int) -> None:
-    """A loader's ``worker_init_fn`` for one epoch: worker ``worker_id``'s generators."""
-    seed_everything(derived_seed(seed, epoch, rank, worker_id + 1))
+    """A loader's ``worker_init_fn`` for one epoch: worker ``worker_id``'s Python, numpy and
+    torch generators (mmengine's ``set_random_seed``, as the Runner seeds at start-up)."""
+    set_random_seed(derived_seed(seed, epoch, rank, worker_id + 1))
 
 
 @HOOKS.register_module()
@@ -75,6 +67,6 @@ class EpochSeedHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         rank = get_rank()
-        seed_everything(derived_seed(runner.seed, runner.epoch, rank, 0))
+        set_random_seed(derived_seed(runner.seed, runner.epoch, rank, 0))
         runner.train_dataloader.worker_init_fn = partial(
             seed_worker, seed=runner.seed, epoch=runner.epoch, rank=rank)
