@@ -318,7 +318,8 @@ def compare(configs: Sequence[str], seeds: Sequence[int], work_dir: str,
     results: Dict[str, List[dict]] = {}
     runs = [(c, n, s, osp.join(work_dir, n, f'seed{s}'))
             for c, n in zip(configs, names) for s in seeds]
-    lengths = {c: _length(c, options)[1] for c in configs}
+    left_to_train = {c for c, _, _, d in runs if not osp.isfile(osp.join(d, RESULT))}
+    lengths = {c: _length(c, options)[1] for c in left_to_train}  # read-backs load nothing
     spent, trained = 0.0, 0  # seconds and epochs (or iterations) trained in this call
     for i, (config, name, seed, run_dir) in enumerate(runs):
         done = osp.isfile(osp.join(run_dir, RESULT))
