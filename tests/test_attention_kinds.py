@@ -147,7 +147,9 @@ def _alternatives(model_type, kind, tmp_path):
         qkv_bias=False, drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.5,
         patch_padding=1, cross_stage_residual=kind != 'sra' or model_type in (PVT, PVTv2),
         cross_stage_rank=4, la_kernel_size=5, la_key_stride=2, la_head_mix=True,
-        dp_loss_weight=0.5, dp_margin=0.5, norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
+        la_transform='dense', la_map_size=96, la_init='linear',
+        dp_loss_weight=0.5, dp_form='paper-corrected', dp_margin=0.5,
+        norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
         norm_cfg=dict(type='LN', eps=1e-2), frozen_stages=1, norm_eval=True, with_cp=True,
         check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind),
         reattention=True, lsa=True, spt=True, stage_types=('conv', 'attn', 'attn', 'attn'),
@@ -204,22 +206,27 @@ def _public_options(model_type):
 REFUSED = {
     (LaViT, 'sra'): {'window_size',  # windows only
                      'attention',  # the 'sra' arch has sr_ratios, which windows refuse
+                     'la_map_size',  # sizes dense maps; la_transform is 'local' by default
                      'norm_eval',  # no BatchNorm to keep in eval mode
                      'drloc_pairs'},  # DRLoc is off (drloc_weight=0)
     (LaViT, 'window'): {'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'attention',
+                        'la_transform', 'la_map_size',  # windows' LA maps are dense per window
                         'cross_stage_residual', 'cross_stage_rank', 'norm_eval',
                         'drloc_pairs', 'use_abs_pos_embed'},
     (PVT, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
+                   'la_transform', 'la_map_size', 'la_init', 'dp_form',
                    'dp_loss_weight', 'dp_margin',  # no LA layer in PVT
                    'cross_stage_rank',  # the residual is off in PVT
                    'norm_eval', 'drloc_pairs'},
     (PVTv2, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride',
                      'la_head_mix', 'dp_loss_weight', 'dp_margin', 'cross_stage_rank',
+                     'la_transform', 'la_map_size', 'la_init', 'dp_form',
                      'norm_eval', 'drloc_pairs',
                      'pretrain_img_size',  # sizes position tables, which PVT v2 has not
                      'patch_padding', 'spt'},  # the overlapping embedding sets both
     (Swin, 'window'): {'attention', 'cross_stage_residual',  # fixed for Swin
                        'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
+                       'la_transform', 'la_map_size', 'la_init', 'dp_form',
                        'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval',
                        'drloc_pairs', 'use_abs_pos_embed'},
 }
@@ -269,8 +276,9 @@ def test_options_are_parsed_once_into_the_kinds_typed_sets():
     # options reach the layers through LayerArgs
     assert sra.stages[1].blocks[0].attn.lsa and sra.stages[1].blocks[-1].attn.key_stride == 2
     assert ATTENTION_KINDS['sra'].Options.la_names() == (
-        'la_head_mix', 'la_kernel_size', 'la_key_stride')
-    assert ATTENTION_KINDS['window'].Options.la_names() == ('la_head_mix', )
+        'la_head_mix', 'la_init', 'la_transform', 'la_map_size', 'la_kernel_size',
+        'la_key_stride')
+    assert ATTENTION_KINDS['window'].Options.la_names() == ('la_head_mix', 'la_init')
     assert window.stages[0].blocks[0].attn.window_size == 4  # the arch's, not the default 7
     parsed = ATTENTION_KINDS['sra'].Options.parse('X', dict(la_key_stride=2))
     assert (parsed.la_key_stride, parsed.la_kernel_size, parsed.lsa) == (2, 3, False)

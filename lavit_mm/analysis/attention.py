@@ -203,7 +203,8 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
             draws = list(seeds) if attn.dp_loss_samples else [None]  # else: all queries
 
             def mean_dp(state) -> float:
-                return float(torch.stack([attn.dp_loss_of(state, s, backbone.dp_margin)
+                return float(torch.stack([attn.dp_loss_of(state, s, backbone.dp_margin,
+                                                          backbone.dp_form)
                                           for s in draws]).mean())
             same_grid = tuple(prev.hw_k) == tuple(transformed.hw_k)
             rows.append(dict(stage=i + 1, layer=j + 1,

@@ -38,7 +38,7 @@ def _dp_loss(backbone, step: torch.Tensor, ctx: ForwardContext) -> Optional[torc
     if not ctx.dp_inputs:
         return None
     n = len(ctx.dp_inputs)
-    losses = [attn.dp_loss(prev, hw, step * n + i, backbone.dp_margin)
+    losses = [attn.dp_loss(prev, hw, step * n + i, backbone.dp_margin, backbone.dp_form)
               for i, (attn, prev, hw) in enumerate(ctx.dp_inputs)]
     return torch.stack(losses).mean()
 

@@ -67,8 +67,9 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             (kinds that support it, 'sra': on by default there). Windows of consecutive stages
             do not nest (shifted partitions, 2x2 windows per coarser window), so 'window'
             refuses it.
-        dp_loss_weight, dp_margin: the DP loss (:class:`DPLossOptions`); ``dp_loss_weight``
-            defaults to the class's ``default_dp_loss_weight`` (1.0 for LaViT).
+        dp_loss_weight, dp_form, dp_margin: the DP loss (:class:`DPLossOptions`);
+            ``dp_loss_weight`` defaults to the class's ``default_dp_loss_weight`` (1.0 for
+            LaViT).
         spt, stage_types, drloc_weight, drloc_pairs: the remedies (:class:`Remedies`).
         norm_after_stage: a ``norm_cfg`` norm on each stage's output (True), none (False), or
             a tuple of stage indices. With 'window', True means the returned stages only, as
@@ -103,6 +104,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                  use_conv_ffn: Optional[bool] = None,
                  cross_stage_residual: Optional[bool] = None,
                  dp_loss_weight: Optional[float] = None,
+                 dp_form: Optional[str] = None,
                  dp_margin: Optional[float] = None,
                  spt: bool = False,
                  stage_types: Optional[Sequence[str]] = None,
@@ -125,7 +127,8 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                                                drloc_weight=drloc_weight,
                                                drloc_pairs=drloc_pairs))
         kind = self._resolve(name, arch, attention, _given(**kind_options), _given(
-            dp_loss_weight=dp_loss_weight, dp_margin=dp_margin), remedies.stage_types)
+            dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin),
+            remedies.stage_types)
         cross_stage_residual = self._cross_stage_residual(name, kind, cross_stage_residual)
         self._check_common(name, in_channels, out_indices, frozen_stages, dict(
             drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, drop_path_rate=drop_path_rate))
@@ -186,6 +189,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                 spec, kind, index=i, in_channels=channels, layer_args=layer_args,
                 drop_path_rates=rates, drop_rate=common['proj_drop'], act_cfg=act_cfg,
                 norm_cfg=norm_cfg, pos_grid=kind.position_grid(stride),
+                token_grid=kind.token_grid(stride),
                 cross_stage=(*prev_attention, rank)
                 if cross_stage_residual and prev_attention and spec.depth and not inherits
                 else None,
@@ -227,6 +231,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight,
                                         **dp_options})
         self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
+        self.dp_form = dp.dp_form
         return kind
 
     @staticmethod

@@ -28,7 +28,8 @@ from lavit_mm.registry import MODELS
 from ...grid import HW
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from ..layers.kind import LayerArgs, LayerOptions
-from ..layers.options import DPLossOptions, check_range
+from ..layers.dense_transform import LA_TRANSFORMS, check_la_transform
+from ..layers.options import DPLossOptions, check_range, check_value
 from ..layers.plain import GlobalAttention, GlobalLessAttention
 from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
 from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
@@ -136,9 +137,15 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         frozen_stages: freeze the embeddings and the first this many layers (0 or -1:
             none, as mmpretrain; kept frozen through ``train()``).
         interpolate_mode: how the position table is resized ('bicubic').
-        la_kernel_size: the Theta/Psi kernel of LA layers (3); refused without LA layers.
-        dp_loss_weight: the DP loss's weight (1.0 with LA layers); refused without them.
-        dp_margin: the DP loss's dominance margin (1.0); refused without LA layers.
+        la_transform: the form of Theta/Psi: 'local' (a k x k map over the patch grid, the
+            class token's row and column passed on) or 'dense' (the paper's: N x N maps
+            over all tokens, sized for ``img_size``; resized bilinearly at other sizes).
+        la_init: how Theta/Psi start: 'identity' or 'linear' (PyTorch's default init).
+        la_kernel_size: the kernel of 'local' Theta/Psi (3).
+        dp_loss_weight: the DP loss's weight (1.0 with LA layers).
+        dp_form: the DP loss's form: 'ours', 'paper' or 'paper-corrected' (docs/design.md).
+        dp_margin: the DP loss's dominance margin (1.0; not with dp_form='paper').
+            The LA and DP options are refused without LA layers.
         reattention: DeepViT's re-attention in every VA layer.
         lsa: Locality Self-Attention in every VA layer (own token masked, learnable scale).
         with_cp: gradient checkpointing of each layer in training.
@@ -175,8 +182,11 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                  with_cls_token: bool = True,
                  frozen_stages: int = -1,
                  interpolate_mode: str = 'bicubic',
+                 la_transform: Optional[str] = None,
+                 la_init: Optional[str] = None,
                  la_kernel_size: Optional[int] = None,
                  dp_loss_weight: Optional[float] = None,
+                 dp_form: Optional[str] = None,
                  dp_margin: Optional[float] = None,
                  reattention: bool = False,
                  lsa: bool = False,
@@ -190,21 +200,27 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
         has_la = 'la' in self.layer_types
-        la_given = {k: v for k, v in dict(la_kernel_size=la_kernel_size,
-                                          dp_loss_weight=dp_loss_weight,
-                                          dp_margin=dp_margin).items() if v is not None}
+        la_given = {k: v for k, v in dict(
+            la_transform=la_transform, la_init=la_init, la_kernel_size=la_kernel_size,
+            dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin).items()
+            if v is not None}
         if la_given and not has_la:
             raise ValueError(f"{name}: {next(iter(la_given))} configures Less-Attention layers "
                              f"and layer_types has none: remove it, or make layers 'la' "
                              f"(e.g. layer_types='14va+4la')")
         if la_kernel_size is not None:
             check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
+        check_value(name, 'la_transform', la_transform or 'local', LA_TRANSFORMS)
+        check_la_transform(name, la_transform or 'local', la_given,
+                           local_only=('la_kernel_size', ))
         # the hierarchical backbones' typed sets: one check per option, the same messages
         dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
                                         if has_la else 0.,
                                         **{k: v for k, v in la_given.items()
                                            if k in DPLossOptions.names()}})
-        layer_options = LayerOptions.parse(name, dict(reattention=reattention, lsa=lsa))
+        layer_options = LayerOptions.parse(name, dict(
+            reattention=reattention, lsa=lsa,
+            **({'la_init': la_init} if la_init is not None else {})))
         if out_type not in OUT_TYPES:
             raise ValueError(f'{name}: out_type {out_type!r} is not one of {OUT_TYPES}')
         if out_type == 'cls_token' and not with_cls_token:
@@ -223,6 +239,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         self.frozen_stages, self.interpolate_mode = frozen_stages, interpolate_mode
         self.num_extra_tokens = 1 if with_cls_token else 0
         self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
+        self.dp_form = dp.dp_form
 
         self.patch_embed = PatchEmbed(in_channels=in_channels, embed_dims=dims,
                                       kernel_size=patch_size, stride=patch_size,
@@ -234,12 +251,14 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         self.drop_after_pos = nn.Dropout(drop_rate)
         args = LayerArgs(dims=dims, num_heads=self.arch['num_heads'], qkv_bias=qkv_bias,
                          attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
-                         options=layer_options)
+                         options=layer_options, token_grid=self.patch_resolution)
         prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
+        transform = la_transform or 'local'
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.layers = nn.ModuleList([
-            PlainBlock(dims, GlobalLessAttention(args, prefix, kernel) if t == 'la' else
-                       GlobalAttention(args, prefix), self.arch['feedforward_channels'],
+            PlainBlock(dims, GlobalLessAttention(args, prefix, kernel, transform)
+                       if t == 'la' else GlobalAttention(args, prefix),
+                       self.arch['feedforward_channels'],
                        drop_rate, dpr[i], act_cfg, norm_cfg)
             for i, t in enumerate(self.layer_types)])
         if final_norm:

@@ -32,6 +32,8 @@ class Stage(nn.Module):
             heads come from ``spec``).
         drop_path_rates: one per block.
         pos_grid: token grid of the position table (kinds with one).
+        token_grid: the stage's token grid at the size the kind sizes layer parameters for
+            (``AttentionKind.token_grid``; dense LA maps), or None.
         cross_stage: (heads, per-head width, rank) of the residual from the previous stage's
             last attention, or None. Built after the blocks, so that a seeded model draws its
             random initial values in the same order as before this argument existed.
@@ -47,6 +49,7 @@ class Stage(nn.Module):
     def __init__(self, spec: StageSpec, kind: AttentionKind, *, index: int, in_channels: int,
                  layer_args: LayerArgs, drop_path_rates: List[float], drop_rate: float,
                  act_cfg: dict, norm_cfg: dict, pos_grid: Optional[HW] = None,
+                 token_grid: Optional[HW] = None,
                  cross_stage: Optional[Tuple[int, int, int]] = None,
                  inherits: Optional[Tuple[int, int]] = None,
                  output_norm: bool = False, shifted_patches: bool = False,
@@ -61,7 +64,8 @@ class Stage(nn.Module):
         self.pos_embed = PositionEmbedding(pos_grid, spec.embed_dims, drop_rate) \
             if kind.position_embedding else None
         self.pos_drop = nn.Dropout(drop_rate) if kind.embed_dropout and index == 0 else None
-        args = dataclasses.replace(layer_args, dims=spec.embed_dims, num_heads=spec.num_heads)
+        args = dataclasses.replace(layer_args, dims=spec.embed_dims, num_heads=spec.num_heads,
+                                   token_grid=token_grid)
         self.blocks = nn.ModuleList([
             TransformerBlock(
                 spec.embed_dims,

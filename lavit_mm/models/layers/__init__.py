@@ -1,7 +1,8 @@
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .block import Mlp, TransformerBlock
 from .cross_stage import CrossStageResidual
-from .dp_loss import diagonality_preserving_loss, sra_dp_loss
+from .dense_transform import DenseTokenMap
+from .dp_loss import diagonality_preserving_loss, dp_loss_of_scores, sra_dp_loss
 from .drloc import DenseRelativeLocalization
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
 from .kind import (ATTENTION_KINDS, AttentionKind, KindOptions, LayerArgs, LayerOptions,
@@ -26,5 +27,5 @@ __all__ = [
     'PatchMerging', 'ShiftedWindowKind', 'WindowAttention', 'WindowLessAttention',
     'WindowState', 'mix_heads', 'DenseRelativeLocalization', 'MBConv', 'SqueezeExcite',
     'ReAttention', 'KindOptions', 'LayerOptions', 'kind_option_names', 'DPLossOptions',
-    'OptionSet', 'option', 'SRAOptions', 'WindowOptions'
+    'OptionSet', 'option', 'SRAOptions', 'WindowOptions', 'DenseTokenMap', 'dp_loss_of_scores'
 ]

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import torch.nn as nn
 
+from .dense_transform import LA_INITS
 from .options import OptionSet, option
 
 ATTENTION_KINDS: Dict[str, Type['AttentionKind']] = {}
@@ -69,10 +70,14 @@ class LayerOptions(KindOptions):
             (init ``1/sqrt(d)``) and each query's own key masked (``locality.py``).
         la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
             re-attention, identity init). Widens LA q/k by the number of heads.
+        la_init: how Theta/Psi of LA layers start: 'identity' (a fresh LA layer reproduces
+            the attention it inherits) or 'linear' (PyTorch's default init of the map: a
+            random linear map, far from the identity).
     """
     reattention: bool = option(False, 'bool')
     lsa: bool = option(False, 'bool')
     la_head_mix: bool = option(False, 'bool', la=True)
+    la_init: str = option('identity', LA_INITS, la=True)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class LayerArgs:
     proj_drop: float = 0.
     norm_cfg: dict = field(default_factory=lambda: dict(type='LN'))  # for a kind's own norms
     options: KindOptions = LayerOptions()  # the kind's options (LayerOptions for VA/LA ones)
+    token_grid: Optional[Tuple[int, int]] = None  # the stage's grid at the kind's map size
 
 
 class AttentionKind:
@@ -144,6 +150,11 @@ class AttentionKind:
 
     def position_grid(self, stride: int) -> Optional[Tuple[int, int]]:
         """The grid of a stage's position table at ``stride`` (kinds with a table)."""
+        return None
+
+    def token_grid(self, stride: int) -> Optional[Tuple[int, int]]:
+        """The token grid at ``stride`` that the stage's layers size their parameters for
+        (``LayerArgs.token_grid``; 'sra' with dense LA maps), or None."""
         return None
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:

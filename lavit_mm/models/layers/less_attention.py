@@ -1,9 +1,9 @@
 """What every Less-Attention (LA) layer shares, whatever its kind.
 
 An LA layer computes no attention of its own: it takes the previous layer's
-(``prev``, required), transforms it (:meth:`transform`, Psi along queries and Theta along keys,
-identity-initialised), and attends with it over its own values (:meth:`attend_with`). Its
-Diagonality Preserving loss is the loss of its transform of a *detached* ``prev``
+(``prev``, required), transforms it (:meth:`transform`, Psi along queries and Theta along keys;
+local or dense maps, identity-initialised or not: ``la_transform`` / ``la_init``), and
+attends with it over its own values (:meth:`attend_with`). Its Diagonality Preserving loss is the loss of its transform of a *detached* ``prev``
 (:meth:`dp_loss`): the loss shapes Theta/Psi only, never the attention the layer inherits
 (when it did, it drove that VA attention to uniform; docs/attention_analysis.md). The backbone
 computes that loss after the forward, with a seed from its step counter; no field of the layer
@@ -35,9 +35,10 @@ class LessAttentionMixin:
                              'residual goes to the first (VA) layer of a stage')
         return self.attend_with(self.transform(prev, hw), x, hw)
 
-    def dp_loss(self, prev: AttentionState, hw: HW, seed: Seed, margin: float) -> torch.Tensor:
-        """The DP loss (scalar) of this layer's transform of ``prev``, detached."""
-        return self.dp_loss_of(self.transform(prev.detached(), hw), seed, margin)
+    def dp_loss(self, prev: AttentionState, hw: HW, seed: Seed, margin: float,
+                form: str = 'ours') -> torch.Tensor:
+        """The DP loss ``form`` (scalar) of this layer's transform of ``prev``, detached."""
+        return self.dp_loss_of(self.transform(prev.detached(), hw), seed, margin, form)
 
     # ------------------------------------------------------------ per kind
     def transform(self, state: AttentionState, hw: HW) -> AttentionState:
@@ -49,6 +50,8 @@ class LessAttentionMixin:
         """Attend with ``state`` over values of ``x``: (B, N, C) -> (B, N, C), state."""
         raise NotImplementedError
 
-    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float) -> torch.Tensor:
-        """The DP loss of an attention on this layer's grids (``seed``: query sampling)."""
+    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float,
+                   form: str = 'ours') -> torch.Tensor:
+        """The DP loss ``form`` (``dp_loss.py``) of an attention on this layer's grids
+        (``seed``: query sampling)."""
         raise NotImplementedError

@@ -15,6 +15,7 @@ from mmcv.cnn import build_norm_layer
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
 from .counter_random import Seed
+from .dense_transform import DenseTokenMap, LA_TRANSFORMS, check_la_transform
 from .dp_loss import sra_dp_loss
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .cross_stage import DEFAULT_RANK
@@ -112,7 +113,10 @@ class SRAttention(_SRABase):
 
 class SRLessAttention(LessAttentionMixin, _SRABase):
     """Less-Attention over spatially reduced values: no q/k projection; the logits are the
-    previous layer's, transformed by Theta (key axis) and Psi (query axis), identity-init.
+    previous layer's, transformed by Theta (key axis) and Psi (query axis): per-head k x k
+    maps over the token grid (``transform='local'``, ``token_transform.py``) or the paper's
+    dense maps sized for ``args.token_grid`` and its reduced key grid (``'dense'``,
+    ``dense_transform.py``); ``args.options.la_init`` sets how they start.
 
     ``key_stride`` s > 1 (our option, off by default): the layer attends to an s-times coarser
     key grid. Theta, still a linear map along the key axis, then maps the VA key grid to the
@@ -125,13 +129,21 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     """
 
     def __init__(self, args: LayerArgs, sr_ratio: int = 1, kernel_size: int = 3,
-                 key_stride: int = 1, follows_va: Optional[bool] = None):
+                 key_stride: int = 1, follows_va: Optional[bool] = None,
+                 transform: str = 'local'):
         super().__init__(args, sr_ratio)
         self.key_stride = key_stride
         self.follows_va = follows_va
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
-        self.theta = TokenGridTransform(args.num_heads, kernel_size)  # along the key axis
-        self.psi = TokenGridTransform(args.num_heads, kernel_size)  # along the query axis
+        heads, init = args.num_heads, args.options.la_init
+        if transform == 'dense':
+            if args.token_grid is None or key_stride != 1:
+                raise ValueError('a dense LA layer needs LayerArgs.token_grid and key stride 1')
+            self.theta = DenseTokenMap(heads, self.reduce.grid(args.token_grid), init=init)
+            self.psi = DenseTokenMap(heads, args.token_grid, init=init)
+        else:
+            self.theta = TokenGridTransform(heads, kernel_size, init)  # along the key axis
+            self.psi = TokenGridTransform(heads, kernel_size, init)  # along the query axis
         # DeepViT re-attention: mix the transformed logits across heads (identity init)
         self.head_mix = nn.Parameter(torch.eye(args.num_heads)) \
             if args.options.la_head_mix else None
@@ -155,10 +167,11 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
         return self.output(state, v), state
 
-    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float) -> torch.Tensor:
-        """The DP loss of an attention on this layer's key grid (its queries sampled one per
-        key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
-        return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin)
+    def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float = 1.0,
+                   form: str = 'ours') -> torch.Tensor:
+        """The DP loss ``form`` of an attention on this layer's key grid (its queries sampled
+        one per key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
+        return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin, form)
 
     def theta_stride(self, state: AttentionState, hw_k: HW) -> int:
         """``key_stride`` while ``state`` is on the VA key grid, 1 once on the coarse grid
@@ -193,7 +206,13 @@ class SRAOptions(LayerOptions):
         use_abs_pos_embed: the learned position tables (PVT v2 drops them and relies on its
             overlapping patch embedding and conv MLP for positions; an arch may set it).
         pretrain_img_size: the image size the position tables are defined for.
-        la_kernel_size: kernel of the LA token-grid transforms Theta/Psi (odd).
+        la_transform: the form of the LA layers' Theta/Psi: 'local' (a per-head k x k map
+            over the token grid, any input size) or 'dense' (the paper's: a per-head dense
+            N x N map over the stage's queries and N_r x N_r over its keys, sized for
+            ``la_map_size`` and resized bilinearly at other sizes).
+        la_map_size: the (square) image size the dense maps are sized for (224 by default;
+            the size you train at). 'dense' only.
+        la_kernel_size: kernel of the 'local' Theta/Psi (odd).
         la_key_stride: LA layers attend to a key grid this many times coarser than their
             stage's VA layers (1: the same grid, as the paper; 2: a quarter of the attention
             products; docs/performance.md).
@@ -203,6 +222,8 @@ class SRAOptions(LayerOptions):
     """
     use_abs_pos_embed: bool = option(True, 'bool')
     pretrain_img_size: int = option(224, 'positive_int')
+    la_transform: str = option('local', LA_TRANSFORMS, la=True)
+    la_map_size: int = option(224, 'positive_int', la=True)
     la_kernel_size: int = option(3, 'positive_int', la=True)
     la_key_stride: int = option(1, 'positive_int', la=True)
     cross_stage_rank: int = option(DEFAULT_RANK, 'positive_int')
@@ -211,6 +232,8 @@ class SRAOptions(LayerOptions):
         if not self.use_abs_pos_embed and 'pretrain_img_size' in given:
             raise ValueError(f'{owner}: pretrain_img_size sizes the position tables, which '
                              f'use_abs_pos_embed=False leaves out: remove it')
+        check_la_transform(owner, self.la_transform, given, local_only=(
+            'la_kernel_size', 'la_key_stride'), dense_only=('la_map_size', ))
 
 
 @register_attention_kind
@@ -233,6 +256,14 @@ class SpatialReductionKind(AttentionKind):
         size = self.options.pretrain_img_size
         return (size // stride, size // stride)
 
+    def token_grid(self, stride: int) -> Optional[Tuple[int, int]]:
+        """With dense LA maps: the stage's token grid at ``la_map_size`` (the conv patch
+        embeddings give ceil(size / stride) tokens a side)."""
+        if self.options.la_transform != 'dense':
+            return None
+        side = -(-self.options.la_map_size // stride)
+        return (side, side)
+
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return SRAttention(args, stage.sr_ratio)
 
@@ -240,4 +271,5 @@ class SpatialReductionKind(AttentionKind):
         return SRLessAttention(args, stage.sr_ratio, self.options.la_kernel_size,
                                self.options.la_key_stride,
                                # a stage of LA layers only starts on the coarse key grid
-                               follows_va=index > 0 and not stage.is_less_attention(index - 1))
+                               follows_va=index > 0 and not stage.is_less_attention(index - 1),
+                               transform=self.options.la_transform)

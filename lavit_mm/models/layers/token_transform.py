@@ -4,8 +4,10 @@ The paper's Theta/Psi are dense ``N x N`` maps along one token axis of the atten
 which cannot serve detection inputs of varying size. Ours (docs/design.md) is a
 translation-equivariant linear map over that axis's 2-D token grid: a per-head ``k x k``
 depthwise convolution with zero padding, initialised to the identity so that a fresh LA layer
-reproduces the attention it receives.
+reproduces the attention it receives (``la_init='identity'``), or as PyTorch initialises such
+a convolution (``la_init='linear'``). The paper's dense form: ``dense_transform.py``.
 """
+import math
 from typing import Tuple
 
 import torch
@@ -13,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .attention_state import grid_to_tokens, tokens_to_grid
+from .dense_transform import LA_INITS
 
 
 class TokenGridTransform(nn.Module):
@@ -23,17 +26,24 @@ class TokenGridTransform(nn.Module):
     transform of ``q``/``k`` equal to the transform of the logits ``q k^T``.
     """
 
-    def __init__(self, num_heads: int, kernel_size: int = 3):
+    def __init__(self, num_heads: int, kernel_size: int = 3, init: str = 'identity'):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f'la_kernel_size must be odd (a centred kernel), got {kernel_size}')
+        if init not in LA_INITS:
+            raise ValueError(f'la_init must be one of {LA_INITS}, got {init!r}')
         self.num_heads = num_heads
         self.kernel_size = kernel_size
+        self.init = init
         self.weight = nn.Parameter(torch.empty(num_heads, 1, kernel_size, kernel_size))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Identity: a one at the kernel centre, zeros elsewhere."""
+        """'identity': a one at the kernel centre, zeros elsewhere; 'linear': ``nn.Conv2d``'s
+        default for this (depthwise) kernel, uniform in +-1/k."""
+        if self.init == 'linear':
+            nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+            return
         with torch.no_grad():
             self.weight.zero_()
             self.weight[:, :, self.kernel_size // 2, self.kernel_size // 2] = 1.
@@ -51,4 +61,4 @@ class TokenGridTransform(nn.Module):
         return grid_to_tokens(grid, h)  # (B, h, H'*W', d)
 
     def extra_repr(self) -> str:
-        return f'num_heads={self.num_heads}, kernel_size={self.kernel_size}'
+        return f'num_heads={self.num_heads}, kernel_size={self.kernel_size}, init={self.init!r}'

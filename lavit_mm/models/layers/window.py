@@ -18,7 +18,8 @@ from mmengine.model.weight_init import trunc_normal_
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .counter_random import Seed
-from .dp_loss import diagonality_preserving_loss
+from .dense_transform import DenseTokenMap
+from .dp_loss import dp_loss_of_scores
 from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_token_blocked
@@ -185,18 +186,6 @@ class WindowAttention(_WindowBase):
         return self.output(state, v, hw), state
 
 
-class DenseTokenTransform(nn.Module):
-    """Per-head dense (M^2 x M^2) map along the token axis of windowed features, identity
-    init: Theta (keys) or Psi (queries) of a window LA layer."""
-
-    def __init__(self, num_heads: int, tokens: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.eye(tokens).repeat(num_heads, 1, 1))  # (h, T, T)
-
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.weight.to(t.dtype) @ t  # (B, nW, h, T, d)
-
-
 class WindowLessAttention(LessAttentionMixin, _WindowBase):
     """Less-Attention on windows: ``A_l = Psi A_{l-1} Theta^T`` per window and head, on the
     previous layer's window partition; values from this layer's own input."""
@@ -206,8 +195,9 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
     def __init__(self, args: LayerArgs, window_size: int = 7):
         super().__init__(args, window_size)
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
-        self.theta = DenseTokenTransform(args.num_heads, window_size ** 2)
-        self.psi = DenseTokenTransform(args.num_heads, window_size ** 2)
+        grid, init = (window_size, window_size), args.options.la_init
+        self.theta = DenseTokenMap(args.num_heads, grid, init=init)  # (h, M^2, M^2), keys
+        self.psi = DenseTokenMap(args.num_heads, grid, init=init)  # queries
         self.head_mix = nn.Parameter(torch.eye(args.num_heads)) \
             if args.options.la_head_mix else None
 
@@ -217,10 +207,10 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         return self.output(state, v, hw), state
 
     def dp_loss_of(self, state: WindowState, seed: Optional[Seed] = None,
-                   margin: float = 1.0) -> torch.Tensor:
+                   margin: float = 1.0, form: str = 'ours') -> torch.Tensor:
         """The DP loss of a window attention, over every window (no sampling: ``seed`` is
         unused, for the signature the 'sra' layers share)."""
-        return diagonality_preserving_loss(state.logits().float().softmax(-1), margin)
+        return dp_loss_of_scores(state.logits(), form, margin)
 
     def transform(self, state: WindowState, hw: HW) -> WindowState:
         """``A_l = Psi A_{l-1} Theta^T`` (and the head mix) in factored form, on the

@@ -1,0 +1,231 @@
+"""Less-Attention's forms: the paper's dense Theta/Psi beside our local ones (``la_transform``),
+how they start (``la_init``), and the DP loss's three forms (``dp_form``): computed by hand
+from the parameters, trained a step on both backbone families, refused where they do not
+apply."""
+import itertools
+import math
+
+import pytest
+import torch
+
+from lavit_mm.models import LaViT, LaViTPlain
+from lavit_mm.models.layers import LayerArgs, LayerOptions, SRAttention, SRLessAttention
+from lavit_mm.models.layers.dense_transform import DenseTokenMap
+from lavit_mm.models.layers.dp_loss import (corrected_dp_loss, diagonality_preserving_loss,
+                                            dp_loss_of_scores, paper_dp_loss)
+from tests.helpers import narrow_arch
+
+FORMS = list(itertools.product(('local', 'dense'), ('identity', 'linear'),
+                               ('ours', 'paper', 'paper-corrected')))
+
+
+def _linear(weight: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """An ``nn.Linear``-style map per head along the last axis: t @ W^T."""
+    return t @ weight.transpose(-2, -1)
+
+
+def _paper_attention(psi, theta, scores):
+    """``softmax(Psi(Theta(S)^T)^T)``: the paper's formula with Theta and Psi as linear maps
+    (acting on the last axis), read literally."""
+    return _linear(psi, _linear(theta, scores).transpose(-2, -1)).transpose(-2, -1).softmax(-1)
+
+
+def _merge_heads(t):
+    B, h, N, d = t.shape
+    return t.transpose(1, 2).reshape(B, N, h * d)
+
+
+def test_a_dense_plain_la_layer_computes_the_papers_formula():
+    torch.manual_seed(0)
+    model = LaViTPlain(arch=dict(embed_dims=24, num_layers=3, num_heads=2,
+                                 feedforward_channels=48),
+                       layer_types='1va+2la', img_size=16, patch_size=4,
+                       la_transform='dense', la_init='linear').eval()
+    va, la = model.layers[0].attn, model.layers[1].attn
+    assert la.psi.weight.shape == (2, 17, 17)  # 4 x 4 patches and the class token
+    x, hw = torch.randn(2, 17, 24), (4, 4)
+    with torch.no_grad():
+        _, state = va(x, hw)
+        out, _ = la(x, hw, prev=state)
+        scores = state.q @ state.k.transpose(-2, -1)  # (B, h, N, N), scale folded into q
+        probs = _paper_attention(la.psi.weight, la.theta.weight, scores)
+        expected = la.proj(_merge_heads(probs @ la.heads(la.v(x))))
+    assert torch.allclose(out, expected, atol=1e-5)
+    # the chain: a second LA layer transforms the first one's transformed scores
+    with torch.no_grad():
+        _, first = la(x, hw, prev=state)
+        second = model.layers[2].attn.transform(first, hw)
+        a1 = _linear(la.psi.weight, _linear(la.theta.weight, scores).transpose(-2, -1)
+                     ).transpose(-2, -1)
+        l2 = model.layers[2].attn
+        a2 = _linear(l2.psi.weight, _linear(l2.theta.weight, a1).transpose(-2, -1)
+                     ).transpose(-2, -1)
+    assert torch.allclose(second.logits(), a2, atol=1e-4)
+
+
+def test_a_dense_sra_la_layer_maps_queries_and_reduced_keys():
+    """N queries x N_r keys: Psi is N x N, Theta N_r x N_r, at the configured grid."""
+    torch.manual_seed(0)
+    options = LayerOptions(la_init='linear')
+    args = LayerArgs(dims=16, num_heads=2, options=options, token_grid=(8, 8))
+    va, la = SRAttention(args, sr_ratio=2), SRLessAttention(args, sr_ratio=2,
+                                                            transform='dense')
+    assert (la.psi.weight.shape, la.theta.weight.shape) == ((2, 64, 64), (2, 16, 16))
+    x, hw = torch.randn(3, 64, 16), (8, 8)
+    va.eval(), la.eval()
+    with torch.no_grad():
+        _, state = va(x, hw)
+        out, _ = la(x, hw, prev=state)
+        scores = state.q @ state.k.transpose(-2, -1)  # (B, h, 64, 16)
+        probs = _paper_attention(la.psi.weight, la.theta.weight, scores)
+        x_r, _ = la.reduce(x, hw)
+        expected = la.proj(_merge_heads(probs @ la.heads(la.v(x_r))))
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_a_dense_map_resizes_like_a_position_table():
+    torch.manual_seed(0)
+    dense = DenseTokenMap(2, (4, 4), prefix=1, init='linear')
+    assert dense.matrix((4, 4)) is dense.weight
+    resized = dense.matrix((6, 8))  # (2, 49, 49)
+    assert resized.shape == (2, 49, 49)
+    assert torch.equal(resized[:, 0, 0], dense.weight[:, 0, 0])  # the class token's entry
+    # a map of a smooth function along the grid, resized, acts as the map on the
+    # interpolated function: the identity stays close to the identity on smooth inputs
+    identity = DenseTokenMap(1, (8, 8))
+    ramp = torch.linspace(0, 1, 16).repeat(16, 1).reshape(1, 256, 1)  # smooth, 16 x 16 grid
+    mapped = identity(ramp, (16, 16))
+    assert (mapped - ramp)[:, 16 * 2:16 * 14].abs().max() < 0.05  # away from the borders
+    assert not torch.allclose(mapped, ramp)  # a resized map is not the exact identity
+
+
+@pytest.mark.parametrize('transform,init,form', FORMS)
+def test_every_form_trains_a_step_on_a_plain_vit(transform, init, form):
+    torch.manual_seed(0)
+    model = LaViTPlain(arch=dict(embed_dims=32, num_layers=18, num_heads=2,
+                                 feedforward_channels=64), layer_types='14va+4la',
+                       img_size=32, patch_size=4, la_transform=transform, la_init=init,
+                       dp_form=form).train()
+    model.init_weights()
+    out = model(torch.randn(2, 3, 32, 32))[0]
+    losses = model.aux_losses()
+    (out.square().mean() + losses['loss_dp']).backward()
+    theta = model.layers[14].attn.theta.weight
+    assert torch.isfinite(losses['loss_dp']) and theta.grad is not None
+    assert theta.grad.abs().sum() > 0
+    assert (theta.dim() == 3) == (transform == 'dense')
+    with torch.no_grad():  # eval at another input size: dense maps are resized
+        assert model.eval()(torch.randn(1, 3, 48, 48))[0].shape == (1, 32)
+
+
+@pytest.mark.parametrize('transform,init,form', FORMS)
+def test_every_form_trains_a_step_on_lavit_tiny(transform, init, form):
+    torch.manual_seed(0)
+    dense = dict(la_map_size=64) if transform == 'dense' else {}
+    model = LaViT(arch='tiny', la_transform=transform, la_init=init, dp_form=form,
+                  **dense).train()
+    model.init_weights()
+    outs = model(torch.randn(1, 3, 64, 64))
+    losses = model.aux_losses()
+    (sum(o.square().mean() for o in outs) + losses['loss_dp']).backward()
+    la = model.la_layers[0]
+    assert torch.isfinite(losses['loss_dp']) and la.psi.weight.grad.abs().sum() > 0
+    if transform == 'dense':  # stage 2 at 64 px: 8 x 8 queries, 2 x 2 reduced keys
+        assert (la.psi.weight.shape[-1], la.theta.weight.shape[-1]) == (64, 4)
+    with torch.no_grad():
+        assert model.eval()(torch.randn(1, 3, 96, 64))[3].shape == (1, 512, 3, 2)
+
+
+def test_identity_and_linear_init():
+    torch.manual_seed(0)
+    kw = dict(arch=narrow_arch('sra'), la_transform='dense', la_map_size=64)
+    identity, linear = LaViT(**kw), LaViT(la_init='linear', **kw)
+    w = identity.la_layers[0].psi.weight
+    assert torch.equal(w, torch.eye(w.shape[-1]).expand_as(w))
+    v = linear.la_layers[0].psi.weight
+    bound = v.shape[-1] ** -0.5  # nn.Linear's default: uniform in +-1/sqrt(fan_in)
+    assert v.abs().max() <= bound and v.abs().max() > 0.9 * bound
+    local = LaViT(arch=narrow_arch('sra'), la_init='linear').la_layers[0].psi.weight
+    assert local.abs().max() <= 1 / 3 and local[:, :, 1, 1].abs().max() < 1  # not identity
+
+
+# ---------------------------------------------------------------- the DP loss's forms
+def _loops(scores, margin=1.0):
+    """The three forms of one (M, M) map, written as loops over entries."""
+    A, M = scores.double().tolist(), scores.shape[-1]
+    sym = sum(abs(A[i][j] - A[j][i]) for i in range(M) for j in range(M)) / M ** 2
+    printed = sum((M - 1) * A[i][i] - sum(A[i][j] for j in range(M) if j != i)
+                  for i in range(M)) / M ** 2
+    hinge = sum(max(0., math.log1p(margin) - (A[i][i] - sum(A[i][j] for j in range(M)
+                                                            if j != i) / (M - 1)))
+                for i in range(M)) / M
+    return sym + printed, sym + hinge
+
+
+def test_the_paper_forms_equal_their_formulas():
+    torch.manual_seed(0)
+    scores = torch.randn(5, 5) * 3
+    paper, corrected = _loops(scores, margin=0.5)
+    assert paper_dp_loss(scores) == pytest.approx(paper, abs=1e-5)
+    assert corrected_dp_loss(scores, 0.5) == pytest.approx(corrected, abs=1e-5)
+    batch = torch.randn(2, 3, 4, 4)  # mean over the leading dims
+    assert paper_dp_loss(batch) == pytest.approx(
+        sum(_loops(batch[b, h])[0] for b in range(2) for h in range(3)) / 6, abs=1e-5)
+    assert dp_loss_of_scores(scores, 'ours', 0.5) == pytest.approx(
+        float(diagonality_preserving_loss(scores.softmax(-1), 0.5)))
+
+
+def test_the_paper_forms_minimisers():
+    """As printed, the dominance term falls without bound as the diagonal falls; corrected,
+    it is zero once the diagonal leads its row by ln(1 + m), and uniform scores pay."""
+    eye = torch.eye(6)
+    assert paper_dp_loss(-10 * eye) < paper_dp_loss(-eye) < paper_dp_loss(eye)
+    assert float(corrected_dp_loss(eye * 2 * math.log(2), 1.0)) == 0.
+    assert float(corrected_dp_loss(torch.zeros(6, 6), 1.0)) == pytest.approx(math.log(2))
+    assert float(corrected_dp_loss(torch.zeros(1, 1))) == 0.  # one key: nothing to dominate
+
+
+def test_no_dp_loss_is_computed_at_weight_zero():
+    model = LaViTPlain(arch=dict(embed_dims=16, num_layers=2, num_heads=2,
+                                 feedforward_channels=32), layer_types='1va+1la',
+                       img_size=8, patch_size=4, dp_loss_weight=0.).train()
+    model(torch.randn(1, 3, 8, 8))
+    assert model.aux_losses() == {}
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(la_transform='dense', la_kernel_size=5), "la_kernel_size applies to "
+     "la_transform='local' only"),
+    (dict(la_transform='dense', la_key_stride=2), "la_key_stride applies to "
+     "la_transform='local' only"),
+    (dict(la_map_size=64), "la_map_size applies to la_transform='dense' only"),
+    (dict(la_transform='Dense'), "la_transform must be one of ('local', 'dense')"),
+    (dict(la_init='zeros'), "la_init must be one of ('identity', 'linear')"),
+    (dict(dp_form='printed'), "dp_form must be one of ('ours', 'paper', 'paper-corrected')"),
+    (dict(dp_form='paper', dp_margin=0.5), "dp_margin is not part of dp_form='paper'"),
+    (dict(dp_loss_weight=0., dp_form='paper'), 'dp_form configures the DP loss, which '
+     'dp_loss_weight=0 turns off'),
+    (dict(dp_loss_weight=0., dp_margin=2.), 'dp_margin configures the DP loss'),
+    (dict(dp_loss_weight=float('nan')), 'dp_loss_weight must be a finite number, got nan'),
+    (dict(dp_margin=float('inf')), 'dp_margin must be a finite number'),
+])
+def test_options_of_another_form_are_refused_by_name(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message.replace('(', r'\(').replace(
+            ')', r'\)')):
+        LaViT(arch=narrow_arch('sra'), **kwargs)
+
+
+def test_refusals_of_the_plain_vit_and_of_windows():
+    plain = dict(arch=dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32),
+                 img_size=8, patch_size=4)
+    with pytest.raises(ValueError, match="la_kernel_size applies to la_transform='local'"):
+        LaViTPlain(layer_types='1va+1la', la_transform='dense', la_kernel_size=5, **plain)
+    with pytest.raises(ValueError, match='la_transform configures Less-Attention layers'):
+        LaViTPlain(la_transform='dense', **plain)
+    with pytest.raises(ValueError, match="option la_transform does not apply to "
+                                         "attention='window'"):
+        LaViT(arch=narrow_arch('window'), attention='window', la_transform='dense')
+    # windows have dense in-window maps only; la_init applies to them
+    window = LaViT(arch=narrow_arch('window'), attention='window', la_init='linear')
+    w = window.la_layers[0].psi.weight
+    assert not torch.equal(w, torch.eye(w.shape[-1]).expand_as(w))
