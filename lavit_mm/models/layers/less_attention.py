@@ -3,11 +3,11 @@
 An LA layer computes no attention of its own: it takes the previous layer's
 (``prev``, required), transforms it (:meth:`transform`, Psi along queries and Theta along keys;
 local or dense maps, identity-initialised or not: ``la_transform`` / ``la_init``), and
-attends with it over its own values (:meth:`attend_with`). Its Diagonality Preserving loss is the loss of its transform of a *detached* ``prev``
-(:meth:`dp_loss`): the loss shapes Theta/Psi only, never the attention the layer inherits
-(when it did, it drove that VA attention to uniform; docs/attention_analysis.md). The backbone
-computes that loss after the forward, with a seed from its step counter; no field of the layer
-is set from outside.
+attends with it over its own values (:meth:`attend_with`). Its Diagonality Preserving loss is
+the loss of its transform of a *detached* ``prev`` (:meth:`dp_loss`): the loss shapes
+Theta/Psi only, never the attention the layer inherits (when it did, it drove that VA
+attention to uniform; docs/attention_analysis.md). The backbone computes that loss after the
+forward, with a seed from its step counter; no field of the layer is set from outside.
 """
 from typing import Optional, Tuple
 

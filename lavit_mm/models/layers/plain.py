@@ -9,8 +9,8 @@ Theta/Psi and the class token. With ``transform='dense'`` (the paper's form) Psi
 dense (N x N) maps over all tokens, the class token included, sized for the position table's
 grid (``dense_transform.py``). With ``'local'`` (our choice; the paper does not say) Theta and
 Psi act on the patch part of each axis as the hierarchical LA layers do (a per-head k x k map
-over the token grid, ``token_transform.py``) and leave the class token's entry alone: written as matrices,
-``Psi = diag(1, P)`` and ``Theta = diag(1, T)``, so in ``A' = Psi A Theta^T`` the class
+over the token grid, ``token_transform.py``) and leave the class token's entry alone: written
+as matrices, ``Psi = diag(1, P)`` and ``Theta = diag(1, T)``, so in ``A' = Psi A Theta^T`` the class
 token's row keeps its own-key logit and has its patch logits mixed along keys by ``T``; the
 class token's column (how much each patch attends to the class token) is mixed along queries
 by ``P``; the class-class logit is passed on unchanged. A grid convolution has no place for
