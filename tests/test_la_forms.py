@@ -229,3 +229,50 @@ def test_refusals_of_the_plain_vit_and_of_windows():
     window = LaViT(arch=narrow_arch('window'), attention='window', la_init='linear')
     w = window.la_layers[0].psi.weight
     assert not torch.equal(w, torch.eye(w.shape[-1]).expand_as(w))
+
+
+# ---------------------------------------------------------------- the experiment's rule
+def test_the_default_rule_skips_forms_that_copy_or_go_uniform(tmp_path):
+    import json
+
+    from lavit_mm.analysis.la_forms import (choose_default, form_rows, la_layer_means,
+                                            parse_run_name, read_top1)
+    assert parse_run_name('vit18_dense_linear_corrected_fashion_mnist') == (
+        'vit18', ('dense', 'linear', 'corrected'))
+    with pytest.raises(ValueError, match='is not named'):
+        parse_run_name('vit18_la_fashion_mnist')
+    top1 = {'vit18_local_identity_nodp_fashion_mnist': [80, 81, 82],  # best, but copies
+            'lavit_t_paper_local_identity_nodp_fashion_mnist': [90, 90, 90],
+            'vit18_dense_linear_paper_fashion_mnist': [70, 71, 72],
+            'lavit_t_paper_dense_linear_paper_fashion_mnist': [88, 88, 88],
+            'vit18_dense_linear_ours_fashion_mnist': [60, 60, 60],  # uniform
+            'lavit_t_paper_dense_linear_ours_fashion_mnist': [95, 95, 95],
+            'vit18_dense_identity_ours_fashion_mnist': [99, 99, 99]}  # on one model only
+    for name, values in top1.items():
+        for seed, value in enumerate(values):
+            run = tmp_path / name / f'seed{seed}'
+            run.mkdir(parents=True)
+            (run / 'result.json').write_text(json.dumps(
+                dict(seed=seed, metrics={'accuracy/top1': value})))
+    (tmp_path / 'vit18_la_fashion_mnist' / 'seed0').mkdir(parents=True)  # not a form: skipped
+    read = read_top1(str(tmp_path))
+    assert read == {k: [float(v) for v in vs] for k, vs in sorted(top1.items())}
+    summary = [dict(model='vit18_local_identity_nodp_fashion_mnist', kind='LA',
+                    adjacent=(0.97, 0.01), entropy=(0.5, 0.1)),
+               dict(model='vit18_local_identity_nodp_fashion_mnist', kind='LA',
+                    adjacent=(0.95, 0.01), entropy=(0.6, 0.1)),
+               dict(model='vit18_local_identity_nodp_fashion_mnist', kind='VA',
+                    adjacent=(0.1, 0.01), entropy=(0.1, 0.1))]
+    assert la_layer_means(summary) == {
+        'vit18_local_identity_nodp_fashion_mnist': (pytest.approx(0.96), pytest.approx(0.55))}
+    attention = {name: (0.5, 0.5) for name in top1}
+    attention['vit18_local_identity_nodp_fashion_mnist'] = (0.96, 0.55)
+    attention['vit18_dense_linear_ours_fashion_mnist'] = (0.5, 0.99)
+    decision = choose_default(form_rows(read, attention))
+    assert decision.form == ('dense', 'linear', 'paper') and decision.qualified
+    assert decision.mean_top1 == pytest.approx((71 + 88) / 2)
+    attention['lavit_t_paper_dense_linear_paper_fashion_mnist'] = (0.99, 0.2)
+    fallback = choose_default(form_rows(read, attention))  # none qualifies: best mean top-1
+    assert (fallback.form, fallback.qualified) == (('local', 'identity', 'nodp'), False)
+    with pytest.raises(ValueError, match='no attention measures'):
+        choose_default(form_rows(read))

@@ -1,0 +1,49 @@
+"""The Less-Attention forms experiment (docs/results.md, "Less-Attention forms"): the table of
+top-1 (from the runs of tools/analysis/compare_configs.py under WORK_DIR) with the LA layers'
+adjacent-layer similarity and entropy (from the CSV of tools/analyze_attention.py, models
+labelled RUN_NAME/SEED), and the default form chosen by the rule written before the runs.
+
+    python tools/analysis/la_forms_decision.py work_dirs/la_forms \
+        --attention work_dirs/la_forms_attention/attention_similarity.csv
+"""
+import argparse
+import csv
+import sys
+
+from lavit_mm.analysis.attention_seeds import summarize_over_seeds
+from lavit_mm.analysis.la_forms import (choose_default, form_label, form_rows, la_layer_means,
+                                        read_top1, table_markdown)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('work_dir')
+    parser.add_argument('--attention', help='attention_similarity.csv (labels RUN/SEED)')
+    parser.add_argument('--metric', default='accuracy/top1')
+    args = parser.parse_args(argv)
+    top1 = read_top1(args.work_dir, args.metric)
+    if not top1:
+        sys.exit(f'error: no finished run named <model>_<transform>_<init>_<dp>_fashion_mnist '
+                 f'under {args.work_dir}')
+    attention = None
+    if args.attention:
+        with open(args.attention, newline='') as f:
+            attention = la_layer_means(summarize_over_seeds(csv.DictReader(f)))
+    rows = form_rows(top1, attention)
+    try:
+        decision = choose_default(rows)
+    except ValueError as e:
+        print(table_markdown(rows))
+        print(f'\nno decision yet: {e}')
+        return 0
+    print(table_markdown(rows, decision))
+    verdict = 'neither copies nor goes uniform in every model' if decision.qualified else \
+        'no form qualifies (every one copies or goes uniform in some model)'
+    print(f'\ndefault by the rule: {form_label(decision.form)}, mean top-1 over the models '
+          f'{decision.mean_top1:.2f}; {verdict}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
