@@ -3,8 +3,8 @@ top-1 (from the runs of tools/analysis/compare_configs.py under WORK_DIR) with t
 adjacent-layer similarity and entropy (from the CSV of tools/analyze_attention.py, models
 labelled RUN_NAME/SEED), and the default form chosen by the rule written before the runs.
 
-    python tools/analysis/la_forms_decision.py work_dirs/la_forms \
-        --attention work_dirs/la_forms_attention/attention_similarity.csv
+    python tools/analysis/la_forms_decision.py docs/results/la_forms \
+        --attention docs/results/la_forms/*/seed*/attention_similarity.csv
 """
 import argparse
 import csv
@@ -19,7 +19,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('work_dir')
-    parser.add_argument('--attention', help='attention_similarity.csv (labels RUN/SEED)')
+    parser.add_argument('--attention', nargs='+',
+                        help='attention_similarity.csv files (labels RUN/SEED)')
     parser.add_argument('--metric', default='accuracy/top1')
     args = parser.parse_args(argv)
     top1 = read_top1(args.work_dir, args.metric)
@@ -28,8 +29,11 @@ def main(argv=None):
                  f'under {args.work_dir}')
     attention = None
     if args.attention:
-        with open(args.attention, newline='') as f:
-            attention = la_layer_means(summarize_over_seeds(csv.DictReader(f)))
+        rows = []
+        for path in args.attention:
+            with open(path, newline='') as f:
+                rows += list(csv.DictReader(f))
+        attention = la_layer_means(summarize_over_seeds(rows))
     rows = form_rows(top1, attention)
     try:
         decision = choose_default(rows)
