@@ -1,9 +1,13 @@
-"""init_cfg=Pretrained with prefix; clear errors for checkpoints of the wrong layout."""
+"""init_cfg=Pretrained: our checkpoints with a prefix, official and mmdet releases converted on
+load (also from a URL), and clear errors for checkpoints of the wrong layout or arch."""
+import re
+
 import pytest
 import torch
 
-from lavit_mm.models import LaViT
+from lavit_mm.models import PVT, LaViT, PVTv2, Swin
 from lavit_mm.models.checkpoint import checkpoint_filter_fn, load_pretrained
+from lavit_mm.models.convert import convert
 
 from tests.helpers import narrow_arch
 
@@ -78,12 +82,85 @@ def test_wrong_prefix_names_the_prefixes_found(tmp_path):
         model.init_weights()
 
 
-def test_foreign_layout_is_refused(tmp_path):
-    # an official-PVT-layout key set: nothing in common with ours
-    torch.save({'patch_embed1.proj.weight': torch.zeros(64, 3, 4, 4),
-                'block1.0.attn.q.weight': torch.zeros(64, 64)}, tmp_path / 'pvt.pth')
-    with pytest.raises(ValueError, match='shares no key.*tools/convert_weights.py'):
-        load_pretrained(LaViT(arch=dict(ARCH)), str(tmp_path / 'pvt.pth'))
+def test_an_unknown_layout_is_refused_naming_the_file(tmp_path):
+    torch.save({'encoder.conv1.weight': torch.zeros(64, 3, 4, 4),
+                'encoder.fc.weight': torch.zeros(64, 64)}, tmp_path / 'other.pth')
+    with pytest.raises(ValueError, match=r"other\.pth shares no key with LaViT.*layout "
+                                         r"'unknown'.*pvtv2-official"):
+        load_pretrained(LaViT(arch=dict(ARCH)), str(tmp_path / 'other.pth'))
+
+
+# layout: (a random file in that layout, our backbone of the same widths)
+def _release(layout):
+    from tests.test_interop import (mmdet_pvt_tiny, mmdet_pvtv2, mmdet_swin_tiny,
+                                    official_pvt_tiny_state, official_pvtv2_b0_state,
+                                    official_swin_tiny_state, randomize)
+    return {
+        'pvt-official': lambda: (official_pvt_tiny_state(), PVT(arch='tiny')),
+        'pvtv2-official': lambda: (official_pvtv2_b0_state(), PVTv2(arch='b0')),
+        'swin-official': lambda: ({'model': official_swin_tiny_state()}, Swin(arch='tiny')),
+        'mmdet-pvt': lambda: (randomize(mmdet_pvt_tiny()).state_dict(), PVT(arch='tiny')),
+        'mmdet-pvtv2': lambda: (randomize(mmdet_pvtv2('b0')).state_dict(), PVTv2(arch='b0')),
+        'mmdet-swin': lambda: (randomize(mmdet_swin_tiny()).state_dict(), Swin(arch='tiny')),
+    }[layout]()
+
+
+@pytest.mark.parametrize('layout', ['pvt-official', 'pvtv2-official', 'swin-official',
+                                    'mmdet-pvt', 'mmdet-pvtv2', 'mmdet-swin'])
+def test_official_and_mmdet_releases_convert_on_load(tmp_path, layout):
+    """What mmdet's configs do with a release URL in init_cfg, with the file as released:
+    after init_weights() every weight is the file's, converted; the report names the layout."""
+    file_state, model = _release(layout)
+    path = tmp_path / f'{layout}.pth'
+    torch.save(file_state, path)
+    converted = convert(file_state.get('model', file_state), layout)
+    model.init_cfg = dict(type='Pretrained', checkpoint=str(path))
+    model.init_weights()
+    own = model.state_dict()
+    # PVT v1 has no output norm, as mmdet's; the official file's classifier norm is unused
+    lacks = {'stages.3.norm.weight', 'stages.3.norm.bias'} if layout == 'pvt-official' else set()
+    assert set(converted) - set(own) == lacks
+    for key in set(converted) - lacks:
+        assert torch.equal(own[key], converted[key]), key
+    report = load_pretrained(type(model)(arch=model.arch), str(path))
+    assert report.layout == layout and set(report.unused) == lacks
+    assert f"converted from the '{layout}' layout" in str(report)
+
+
+def test_a_release_url_served_from_a_local_file_converts_on_load(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from tests.test_interop import official_pvtv2_b0_state
+    state = official_pvtv2_b0_state()
+    (tmp_path / 'serve').mkdir()
+    torch.save(state, tmp_path / 'serve' / 'pvt_v2_b0_local.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))  # the download cache
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(tmp_path / 'serve'))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f'http://127.0.0.1:{server.server_port}/pvt_v2_b0_local.pth'
+        model = PVTv2(arch='b0', init_cfg=dict(type='Pretrained', checkpoint=url))
+        model.init_weights()
+    finally:
+        server.shutdown()
+    for key, value in convert(state, 'pvtv2-official').items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_lavit_takes_a_pvt_release_on_load_and_lists_its_la_parts(tmp_path):
+    """The transplant on load: VA layers whole, an LA layer its value projection; missing
+    exactly the LA-only parts, unused exactly the LA layers' q/k projections."""
+    from tests.test_interop import official_pvt_tiny_state
+    torch.save(official_pvt_tiny_state(), tmp_path / 'pvt_tiny.pth')
+    report = load_pretrained(LaViT(arch='pvt1-tiny'), str(tmp_path / 'pvt_tiny.pth'))
+    assert report.layout == 'pvt-official'
+    la_only = re.compile(r'\.attn\.(theta|psi)\.weight$|\.cross_stage\.|^stages\.[0-2]\.norm\.')
+    assert report.missing and all(la_only.search(k) for k in report.missing)
+    assert report.unused and all(re.search(r'\.attn\.(q|kv)\.', k) for k in report.unused)
 
 
 def test_other_arch_is_refused_with_shapes(tmp_path):
@@ -99,3 +176,17 @@ def test_filter_resizes_position_tables_and_is_pure():
     out = checkpoint_filter_fn(state, model)
     assert out[key].shape == (1, 56 * 56, 16)
     assert state[key].shape == (1, 28 * 28, 16)
+
+
+def test_convert_weights_names_a_corrupt_file_and_what_it_expected(tmp_path):
+    import os.path as osp
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    (tmp_path / 'corrupt.pth').write_bytes(b'PK\x03\x04 cut short')
+    out = subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', 'mmdet-pvtv2',
+                          str(tmp_path / 'corrupt.pth'), str(tmp_path / 'out.pth')],
+                         capture_output=True, text=True, cwd=root)
+    assert out.returncode != 0 and not (tmp_path / 'out.pth').exists()
+    assert f'{tmp_path / "corrupt.pth"} is truncated' in out.stderr
+    assert "expected a torch checkpoint in the 'mmdet-pvtv2' layout" in out.stderr

@@ -15,16 +15,21 @@ import pickle
 
 import torch
 
-from lavit_mm.models.checkpoint import extract_state_dict
+from lavit_mm.models.checkpoint import extract_state_dict, verify_checkpoint_file
 from lavit_mm.models.convert import CONVERTERS, convert
 
 
-def load_foreign(path: str, full_unpickling: bool):
+def load_foreign(path: str, full_unpickling: bool, layout: str):
+    fix = f'expected a torch checkpoint in the {layout!r} layout; re-download it'
     try:
+        verify_checkpoint_file(path, fix)
         return torch.load(path, map_location='cpu', weights_only=not full_unpickling)
     except pickle.UnpicklingError as e:
         raise SystemExit(f'{path} holds more than tensors (e.g. an mmengine training '
                          f'checkpoint); if you trust it, re-run with --full-unpickling.\n{e}')
+    except (OSError, ValueError, RuntimeError, EOFError) as e:
+        raise SystemExit(f'error: cannot read {path}: {e}' if path not in str(e) else
+                         f'error: {e}')
 
 
 def main():
@@ -36,7 +41,8 @@ def main():
     parser.add_argument('--full-unpickling', action='store_true',
                         help='allow non-tensor objects in SRC (only for files you trust)')
     args = parser.parse_args()
-    state = extract_state_dict(load_foreign(args.src, args.full_unpickling), source=args.src)
+    state = extract_state_dict(load_foreign(args.src, args.full_unpickling, args.layout),
+                               source=args.src)
     if any(k.startswith('backbone.') for k in state):  # a whole mmdet detector
         state = extract_state_dict(state, 'backbone.', args.src)
     converted = convert(state, args.layout)

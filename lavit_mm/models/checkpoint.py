@@ -1,9 +1,12 @@
 """Loading backbone weights with a report, and the pure filter that adapts a state dict.
 
 ``load_pretrained`` is what ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)``
-runs for our backbones. Unlike mmengine's silent ``strict=False`` load, it raises when the
-checkpoint cannot be meant for this model (no key with the prefix, no key in common, shape
-mismatches) and logs exactly which keys were missing or unused.
+runs for our backbones. A file in a foreign layout that ``convert.py`` knows (official and
+mmdet PVT / PVT v2 / Swin, official DeiT) is converted while loading, as mmdet's backbones
+convert official releases, and the report names the layout. Unlike mmengine's silent
+``strict=False`` load, it raises when the checkpoint cannot be meant for this model (no key
+with the prefix, an unknown layout, no key in common, shape mismatches) and logs exactly
+which keys were missing or unused.
 """
 import os.path as osp
 import pickle
@@ -16,6 +19,11 @@ import torch.nn.functional as F
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .aux_loss import is_step_buffer
+from .convert import CONVERTERS, detect_layout
+
+# our layouts: the hierarchical backbones' keys, and LaViTPlain's, which are mmpretrain's ViT's
+OWN_LAYOUT = 'lavit_mm'
+OWN_LAYOUTS = (OWN_LAYOUT, 'mmpretrain-vit')
 
 
 @dataclass
@@ -23,6 +31,7 @@ class LoadReport:
     loaded: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)  # in the model, not in the checkpoint
     unused: List[str] = field(default_factory=list)  # in the checkpoint, not in the model
+    layout: str = OWN_LAYOUT  # the file's layout ('unknown': none known), converted if foreign
 
     @classmethod
     def of(cls, state: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor]) -> 'LoadReport':
@@ -34,7 +43,9 @@ class LoadReport:
                    unused=[k for k in state if k not in own])
 
     def __str__(self):
-        return (f'loaded {len(self.loaded)} tensors; missing {len(self.missing)}: '
+        converted = f'converted from the {self.layout!r} layout; ' \
+            if self.layout in CONVERTERS and self.layout not in OWN_LAYOUTS else ''
+        return (f'{converted}loaded {len(self.loaded)} tensors; missing {len(self.missing)}: '
                 f'{self.missing}; unused {len(self.unused)}: {self.unused}')
 
 
@@ -138,6 +149,16 @@ def verify_checkpoint_file(path: str, fix: str) -> None:
             raise ValueError(f'{path} is not a torch checkpoint: {fix}')
 
 
+def to_own_layout(state: Dict[str, torch.Tensor]):
+    """(state, the layout detected): a layout ``convert.py`` converts is converted to ours;
+    ours, or keys of no known layout (a whole task model, another family), are returned as
+    they are, for the key check of :func:`load_pretrained`."""
+    layout = detect_layout(state)
+    if layout in CONVERTERS and layout not in OWN_LAYOUTS:
+        return CONVERTERS[layout](state), layout
+    return state, layout
+
+
 def load_pretrained(model: torch.nn.Module, filename: str,
                     prefix: Union[None, str, Sequence[Optional[str]]] = None,
                     logger=None) -> LoadReport:
@@ -152,14 +173,16 @@ def load_pretrained(model: torch.nn.Module, filename: str,
             f'first: python tools/publish_checkpoint.py {filename} OUT (keeps meta + weights) '
             f'and point init_cfg at OUT; or, for a file you trust, set '
             f'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1.') from e
-    state = checkpoint_filter_fn(extract_state_dict(checkpoint, prefix, filename), model)
+    state, layout = to_own_layout(extract_state_dict(checkpoint, prefix, filename))
+    state = checkpoint_filter_fn(state, model)
     own = model.state_dict()
     report = LoadReport.of(state, own)
+    report.layout = layout
     if not report.loaded:
         raise ValueError(
             f'{filename} shares no key with {type(model).__name__} (its keys look like '
-            f'{list(state)[:4]}): wrong layout or prefix? Convert official/mmdet PVT or Swin '
-            f'weights with tools/convert_weights.py, or set init_cfg prefix.')
+            f'{list(state)[:4]}; layout {layout!r}): a checkpoint of another family or layout, '
+            f'or a wrong init_cfg prefix? Layouts converted on load: {sorted(CONVERTERS)}.')
     bad = {k: (tuple(state[k].shape), tuple(own[k].shape))
            for k in report.loaded if state[k].shape != own[k].shape}
     if bad:
