@@ -190,3 +190,30 @@ def test_convert_weights_names_a_corrupt_file_and_what_it_expected(tmp_path):
     assert out.returncode != 0 and not (tmp_path / 'out.pth').exists()
     assert f'{tmp_path / "corrupt.pth"} is truncated' in out.stderr
     assert "expected a torch checkpoint in the 'mmdet-pvtv2' layout" in out.stderr
+
+
+def test_lavit_on_pvtv2_widths_takes_the_pvtv2_release_and_lists_its_la_parts(tmp_path):
+    """The pvtv2-bX presets: a PVT v2 release loads whole but for the LA layers' q/k, and
+    what starts fresh is exactly Theta/Psi and the cross-stage maps."""
+    from tests.test_interop import official_pvtv2_b0_state
+    torch.save(official_pvtv2_b0_state(), tmp_path / 'pvt_v2_b0.pth')
+    model = LaViT(arch='pvtv2-b0')
+    report = load_pretrained(model, str(tmp_path / 'pvt_v2_b0.pth'))
+    la = [f'stages.{i}.blocks.1.attn' for i in (1, 2, 3)]  # stage 1 all VA, then 1 VA + 1 LA
+    assert report.layout == 'pvtv2-official'
+    assert sorted(report.missing) == sorted(
+        [f'{a}.{t}.weight' for a in la for t in ('theta', 'psi')]
+        + [f'stages.{i}.cross_stage.{m}' for i in (1, 2, 3) for m in ('query_map', 'key_map')])
+    assert sorted(report.unused) == sorted(f'{a}.{p}.{w}' for a in la for p in ('q', 'kv')
+                                           for w in ('weight', 'bias'))
+
+
+@pytest.mark.parametrize('b', ['b2', 'b5'])
+def test_lavit_pvtv2_presets_have_pvtv2s_exact_shapes(b):
+    pvtv2, lavit = PVTv2(arch=b).state_dict(), LaViT(arch=f'pvtv2-{b}').state_dict()
+    la_qk = re.compile(r'\.attn\.(q|kv)\.')
+    for key, value in pvtv2.items():
+        if key in lavit:
+            assert lavit[key].shape == value.shape, key
+        else:
+            assert la_qk.search(key), key

@@ -7,6 +7,10 @@ Presets (our choice; the paper's depths and widths are not public, docs/design.m
   heads, MLP ratio 4 in every stage, depths [2, 3, 2, 1] / b2's / b3's; stage 1 all Vanilla
   Attention, later stages the first ceil(L/3) layers VA and the rest LA (:func:`less_attention`);
   the cross-stage attention residual is on;
+- ``pvtv2-b0`` ... ``pvtv2-b5``: exactly PVT v2-b0 ... b5 (widths, depths, heads, MLP ratios,
+  reductions, parts), with Less-Attention placed as in the paper-sized presets (stage 1 all
+  VA, later stages a third VA): they take the PVT v2 ImageNet releases as they are, the LA
+  layers keeping the value projections and starting Theta/Psi and the cross-stage maps fresh;
 - ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: the first presets, PVT v1-Tiny/Small/Medium with
   the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.90, 23.4M / 3.72, 41.9M / 6.43);
 - ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2);
@@ -19,7 +23,7 @@ from lavit_mm.registry import MODELS
 from ..layers import ATTENTION_KINDS
 from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
-from .pvtv2 import pvtv2_arch
+from .pvtv2 import PVTv2, pvtv2_arch
 from .swin import small_input_windows, swin_arch
 
 
@@ -37,7 +41,8 @@ def paper_budget(depths) -> dict:
 @MODELS.register_module()
 class LaViT(HierarchicalViT):
     """Less-Attention Vision Transformer. ``arch``: tiny, small, base, tiny-32px, small-32px
-    and their ``pvt1-`` forms (sra), tiny, small, base, tiny-32px (window), or a dict.
+    and their ``pvt1-`` forms, pvtv2-b0 ... pvtv2-b5 (sra), tiny, small, base, tiny-32px
+    (window), or a dict.
 
     Args:
         attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin).
@@ -54,6 +59,8 @@ class LaViT(HierarchicalViT):
         'base': paper_budget([3, 4, 18, 3]),
         'tiny-32px': small_input(paper_budget([2, 3, 2, 1])),
         'small-32px': small_input(paper_budget([3, 4, 6, 3])),
+        **{f'pvtv2-{b}': less_attention(arch, va_share=3)
+           for b, arch in PVTv2.arch_zoo.items() if not b.endswith('32px')},
         'pvt1-tiny': less_attention(pvt_arch([2, 2, 2, 2])),
         'pvt1-small': less_attention(pvt_arch([3, 4, 6, 3])),
         'pvt1-base': less_attention(pvt_arch([3, 4, 18, 3])),
