@@ -127,6 +127,18 @@ def test_official_and_mmdet_releases_convert_on_load(tmp_path, layout):
     assert f"converted from the '{layout}' layout" in str(report)
 
 
+def test_an_init_cfg_without_type_is_pretrained_as_in_mmdets_configs(tmp_path):
+    from tests.test_interop import official_pvtv2_b0_state
+    state = official_pvtv2_b0_state()
+    torch.save(state, tmp_path / 'pvt_v2_b0.pth')
+    model = PVTv2(arch='b0', init_cfg=dict(checkpoint=str(tmp_path / 'pvt_v2_b0.pth')))
+    model.init_weights()
+    for key, value in convert(state, 'pvtv2-official').items():
+        assert torch.equal(model.state_dict()[key], value), key
+    with pytest.raises(ValueError, match='init_cfg must be None'):
+        PVTv2(arch='b0', init_cfg=dict(type='Kaiming', checkpoint='x.pth'))
+
+
 def test_a_release_url_served_from_a_local_file_converts_on_load(tmp_path, monkeypatch):
     import functools
     import http.server

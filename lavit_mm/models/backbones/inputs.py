@@ -36,10 +36,11 @@ def check_images(owner: str, x: torch.Tensor, training: bool, check_finite: bool
 
 
 def check_init_cfg(owner: str, init_cfg) -> None:
-    """None, or a ``Pretrained`` init with a checkpoint path."""
+    """None, or a ``Pretrained`` init with a checkpoint path (``type`` may be left out, as
+    mmdet's PVT v2 and Swin configs leave it: a checkpoint alone means Pretrained)."""
     if init_cfg is None:
         return
-    if not (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
+    if not (isinstance(init_cfg, dict) and init_cfg.get('type', 'Pretrained') == 'Pretrained'
             and init_cfg.get('checkpoint')):
         raise ValueError(f"{owner}: init_cfg must be None (our truncated-normal init) or "
                          f"dict(type='Pretrained', checkpoint=..., prefix=...), got "

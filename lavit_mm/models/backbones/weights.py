@@ -25,10 +25,11 @@ def init_linear_or_layer_norm(m: nn.Module) -> bool:
 
 
 def load_init_cfg(backbone: nn.Module) -> None:
-    """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)``: load it with the
-    report (``models/checkpoint.py``); any other ``init_cfg`` (None) does nothing."""
+    """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` (``type`` optional,
+    as in mmdet's configs): load it with the report (``models/checkpoint.py``); any other
+    ``init_cfg`` (None) does nothing."""
     init_cfg = backbone.init_cfg
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+    if isinstance(init_cfg, dict) and init_cfg.get('type', 'Pretrained') == 'Pretrained':
         load_pretrained(backbone, init_cfg['checkpoint'], prefix=init_cfg.get('prefix'),
                         logger=MMLogger.get_current_instance())
 
