@@ -338,3 +338,43 @@ def test_attention_over_seeds_tool_prints_the_table_and_plots(tmp_path, capsys):
     out = capsys.readouterr().out
     assert '| A | 0 1 | 0.80 ± 0.14* | 0.95 ± 0.07* |' in out
     assert plot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize('which', ['sra', 'window', 'plain'])
+def test_analysis_never_changes_the_model(which):
+    """Every analysis entry point on a model in training mode (a frozen stage in eval mode
+    inside it, re-attention's BatchNorm, LSA): its state, dtypes and every module's training
+    flag are what they were."""
+    from lavit_mm.analysis import count_flops, count_params
+    from lavit_mm.analysis.attention import (collect_attention, cross_head_similarity,
+                                             dp_diagnosis, normalized_entropy,
+                                             query_attention_map, similarity_rows)
+    from lavit_mm.models import LaViT, LaViTPlain
+    from tests.helpers import narrow_arch
+    torch.manual_seed(0)
+    if which == 'plain':
+        model = LaViTPlain(arch=dict(embed_dims=32, num_layers=4, num_heads=2,
+                                     feedforward_channels=64), layer_types='2va+2la',
+                           img_size=32, patch_size=4, reattention=True, lsa=True,
+                           frozen_stages=1)
+    else:
+        model = LaViT(arch=narrow_arch(which), attention=which, reattention=True, lsa=True,
+                      frozen_stages=1)
+    model.init_weights()
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    modes = {name: m.training for name, m in model.named_modules()}
+    assert len(set(modes.values())) == 2  # a frozen part in eval mode, the rest training
+    images = torch.randn(2, 3, 32, 32)
+    stages = collect_attention(model, images)
+    similarity_rows('m', stages)
+    layer = next(layer for layers in stages for layer in layers)
+    cross_head_similarity(layer), normalized_entropy(layer)
+    query_attention_map(layer, (0.5, 0.5))
+    dp_diagnosis(model, images)
+    count_params(model), count_flops(model, (32, 32))
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    for k, v in before.items():
+        assert after[k].dtype == v.dtype and torch.equal(after[k], v), k
+    assert {name: m.training for name, m in model.named_modules()} == modes

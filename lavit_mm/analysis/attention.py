@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..grid import HW
 from ..models.layers.cross_stage import inherited_attention
+from .eval_mode import eval_mode
 
 
 @dataclass
@@ -58,8 +59,8 @@ def collect_attention(backbone, images: torch.Tensor,
     if not hasattr(backbone, 'attention_states'):
         raise TypeError(f'{type(backbone).__name__} exposes no attention: analysis works on '
                         f'lavit_mm backbones (LaViT, PVT, Swin, LaViTPlain)')
-    backbone.eval()
-    per_stage = backbone.attention_states(images)
+    with eval_mode(backbone):
+        per_stage = backbone.attention_states(images)
     result = []
     for i, (blocks, states) in enumerate(zip(backbone.attention_blocks(), per_stage)):
         layers = []
@@ -185,8 +186,8 @@ def dp_diagnosis(backbone, images: torch.Tensor, seeds: Sequence[int] = range(8)
     lower it: when the two are close, the DP loss measures the VA attention, which it cannot
     change. 'sra' layers average the loss over the sampled query offsets of ``seeds``; an
     inherited attention on a finer key grid than the layer's (``la_key_stride``) is NaN."""
-    backbone.eval()
-    per_stage = backbone.attention_states(images)
+    with eval_mode(backbone):
+        per_stage = backbone.attention_states(images)
     rows = []
     for i, (blocks, states) in enumerate(zip(backbone.attention_blocks(), per_stage)):
         for j, block in enumerate(blocks):

@@ -11,6 +11,8 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 
+from .eval_mode import eval_mode
+
 
 def sdpa_flop_jit(inputs, outputs):
     q, k, v = (get_shape(inputs[i]) for i in range(3))
@@ -39,16 +41,16 @@ def count_params(model: nn.Module) -> int:
 
 
 def count_flops(model: nn.Module, shape: Sequence[int], attention_products: bool = True) -> int:
-    """FLOPs (multiply-adds) of one forward of a (1, 3, H, W) input in eval mode.
+    """FLOPs (multiply-adds) of one forward of a (1, 3, H, W) input in eval mode (the model's
+    modes are restored after).
     ``attention_products=False``: without our rule for the fused attention, i.e. what
     mmengine's ``get_model_complexity_info`` (mmdet's ``tools/analysis_tools/get_flops.py``)
     counts: it skips q k^T and P v (mmdet#4689)."""
-    model.eval()  # (not chained: mmdet's SwinTransformer.train returns None)
     x = torch.zeros(1, 3, *shape)
     analyzer = FlopAnalyzer(model, (x, ))
     if attention_products:
         analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(model):
         return analyzer.total()

@@ -8,6 +8,7 @@ maps ``Psi(Theta(A)) = (Psi q) @ (Theta k)^T`` exactly, so we carry ``(q, k)`` i
 materialises the logits, and still runs the fused ``scaled_dot_product_attention`` kernel.
 A cross-stage residual extends ``q``/``k`` along the feature axis (see ``cross_stage.py``).
 """
+import copy
 from dataclasses import dataclass
 from typing import Optional
 
@@ -230,7 +231,10 @@ class AttentionBase(nn.Module):
         flat = probs.reshape(-1, *probs.shape[-3:])  # (B', h, Q, K)
         if blocked is not None:
             blocked = blocked.expand(probs.shape).reshape(flat.shape)
-        return self.reattention.float().eval()(flat, blocked).reshape(*lead, *flat.shape[-3:])
+        # eval-mode re-attention (BatchNorm's running statistics) on a float copy: an analysis
+        # call leaves the layer's own module, its dtype and its mode as they are
+        reattention = copy.deepcopy(self.reattention).float().eval()
+        return reattention(flat.float(), blocked).reshape(*lead, *flat.shape[-3:])
 
     def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
         """Analysis: the probabilities with which the grid queries ``index`` (flat positions
