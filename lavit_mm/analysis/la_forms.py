@@ -14,6 +14,12 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+MODELS = ('vit18', 'lavit_t_paper')  # the experiment's two models
+FORMS = (('dense', 'linear', 'nodp'), ('dense', 'linear', 'paper'),
+         ('dense', 'linear', 'corrected'), ('dense', 'linear', 'ours'),
+         ('dense', 'identity', 'nodp'), ('dense', 'identity', 'ours'),
+         ('local', 'identity', 'nodp'), ('local', 'identity', 'ours'))
+SEEDS = 3
 COPIES = 0.95  # mean adjacent similarity of the LA layers at or above this: they copy
 UNIFORM = 0.95  # mean normalised entropy at or above this: their attention is uniform
 RUN_NAME = re.compile(r'(?P<model>.+)_(?P<transform>local|dense)_(?P<init>identity|linear)_'
@@ -95,6 +101,14 @@ def form_rows(top1: Dict[str, Sequence[float]],
     return rows
 
 
+def runs_missing(rows: Sequence[FormRow], models=MODELS, forms=FORMS,
+                 seeds: int = SEEDS) -> int:
+    """How many of the experiment's runs (every form on every model, ``seeds`` seeds each)
+    have no result in ``rows``: the rule is decided only when this is 0."""
+    found = {(r.model, r.form): len(r.seeds) for r in rows}
+    return sum(max(seeds - found.get((m, f), 0), 0) for m in models for f in forms)
+
+
 @dataclass
 class Decision:
     form: Tuple[str, str, str]
@@ -144,7 +158,8 @@ def table_markdown(rows: Sequence[FormRow], decision: Optional[Decision] = None)
         verdict = verdict.strip() or ('neither' if r.measured else '-')
         bold = decision is not None and r.form == decision.form
         form = f'**{form_label(r.form)}**' if bold else form_label(r.form)
-        lines.append(f'| {r.model} | {form} | {r.top1[0]:.2f} ± {r.top1[1]:.2f} | '
+        spread = f' ± {r.top1[1]:.2f}' if len(r.seeds) > 1 else ' (1 seed)'
+        lines.append(f'| {r.model} | {form} | {r.top1[0]:.2f}{spread} | '
                      + ' / '.join(f'{v:.2f}' for v in r.seeds) + ' | '
                      + ('-' if r.adjacent is None else f'{r.adjacent:.2f}') + ' | '
                      + ('-' if r.entropy is None else f'{r.entropy:.2f}') + f' | {verdict} |')

@@ -11,8 +11,9 @@ import csv
 import sys
 
 from lavit_mm.analysis.attention_seeds import summarize_over_seeds
-from lavit_mm.analysis.la_forms import (choose_default, form_label, form_rows, la_layer_means,
-                                        read_top1, table_markdown)
+from lavit_mm.analysis.la_forms import (FORMS, MODELS, SEEDS, choose_default, form_label,
+                                        form_rows, la_layer_means, read_top1, runs_missing,
+                                        table_markdown)
 
 
 def main(argv=None):
@@ -35,6 +36,13 @@ def main(argv=None):
                 rows += list(csv.DictReader(f))
         attention = la_layer_means(summarize_over_seeds(rows))
     rows = form_rows(top1, attention)
+    missing = runs_missing(rows)
+    if missing:
+        total = len(MODELS) * len(FORMS) * SEEDS
+        print(table_markdown(rows))
+        print(f'\nprovisional: {total - missing} of the {total} runs are in; the rule is '
+              f'decided on all of them (every form on {" and ".join(MODELS)}, {SEEDS} seeds)')
+        return 0
     try:
         decision = choose_default(rows)
     except ValueError as e:
