@@ -16,8 +16,9 @@ from lavit_mm.apis.export import require_onnx
 
 onnx, onnxruntime = require_onnx()  # ImportError naming `pip install lavit_mm[export]`
 
-from lavit_mm.apis.export import (ExportTarget, build_target, export_and_check,  # noqa: E402
-                                  export_many, export_onnx, load_checkpoint_strict,
+from lavit_mm.apis.export import (ExportTarget, build_target, check_sizes,  # noqa: E402
+                                  export_and_check, export_many, export_onnx,
+                                  load_checkpoint_strict,
                                   parse_size, perturb_identity_init, traceable_upsampling,
                                   wrap_task_model)
 from lavit_mm.models import PVT, LaViT, Swin  # noqa: E402
@@ -170,6 +171,17 @@ def test_size_below_one_patch_is_refused(tmp_path):
     assert not (tmp_path / 'lavit.onnx').exists()  # refused before exporting
     with pytest.raises(ValueError, match=r"'2y2' is not N or HxW"):
         parse_size('2y2')
+
+
+def test_dense_la_maps_are_refused_by_name_and_windows_export(tmp_path):
+    dense = LaViT(arch=narrow_arch('sra'), la_transform='dense', la_map_size=64).eval()
+    target = ExportTarget('dense', dense, dense)
+    with pytest.raises(ValueError, match="la_transform='dense' maps .* export a model with "
+                                         "la_transform='local'"):
+        export_and_check(target, [EXPORT_SIZE], str(tmp_path), runs=0)
+    assert not (tmp_path / 'dense.onnx').exists()
+    window = LaViT(arch=narrow_arch('window'), attention='window', la_init='linear').eval()
+    check_sizes(ExportTarget('window', window, window), [EXPORT_SIZE])  # fixed window maps
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):

@@ -47,6 +47,7 @@ from ..analysis.benchmark import parse_shape
 from ..engine.config import build_model, load_config
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)
+from ..models.layers.dense_transform import DenseTokenMap
 from ..models.model_spec import build_backbone, parse_model_spec
 from ..rng import seeded
 
@@ -322,7 +323,14 @@ def first_patch_size(backbone: nn.Module) -> Optional[int]:
 
 def check_sizes(target: ExportTarget, sizes: Sequence[Size]) -> None:
     """Refuses sizes below one first-stage patch (their ONNX run would be a padded single
-    token at best), and an empty size list."""
+    token at best), an empty size list, and dense LA maps that are resized by the input size
+    (a trace freezes the resize of its own size: the file would be wrong at any other)."""
+    dense = [n for n, m in target.module.named_modules()
+             if isinstance(m, DenseTokenMap) and m.resizable]
+    if dense:
+        raise ValueError(f"{target.name}: la_transform='dense' maps ({dense[0]}, ...) are "
+                         f"resized to each input's token grid, which an ONNX file with dynamic "
+                         f"sizes cannot follow: export a model with la_transform='local'")
     if not sizes:
         raise ValueError(f'{target.name}: no input size to export/check at: give one or '
                          f'more HxW sizes (e.g. 224x224 200x264)')

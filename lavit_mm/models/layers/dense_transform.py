@@ -56,15 +56,19 @@ class DenseTokenMap(nn.Module):
         num_heads: one map per head.
         grid: the token grid the map is sized for (N = prefix + H * W on both axes).
         prefix: leading tokens off the grid.
+        resizable: whether it meets other grids (resized to them); False for maps that are
+            always applied on their own grid, as a window's.
         init: 'identity' (a fresh LA layer reproduces the attention it inherits) or 'linear'
             (PyTorch's ``nn.Linear`` default per head: uniform in +-1/sqrt(N)).
     """
 
-    def __init__(self, num_heads: int, grid: HW, prefix: int = 0, init: str = 'identity'):
+    def __init__(self, num_heads: int, grid: HW, prefix: int = 0, init: str = 'identity',
+                 resizable: bool = True):
         super().__init__()
         if init not in LA_INITS:
             raise ValueError(f'la_init must be one of {LA_INITS}, got {init!r}')
         self.num_heads, self.grid, self.prefix, self.init = num_heads, tuple(grid), prefix, init
+        self.resizable = resizable  # False: always applied on its own grid (a window's tokens)
         n = prefix + grid[0] * grid[1]
         self.weight = nn.Parameter(torch.empty(num_heads, n, n))  # (h, N_out, N_in)
         self.reset_parameters()

@@ -196,8 +196,8 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         super().__init__(args, window_size)
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
         grid, init = (window_size, window_size), args.options.la_init
-        self.theta = DenseTokenMap(args.num_heads, grid, init=init)  # (h, M^2, M^2), keys
-        self.psi = DenseTokenMap(args.num_heads, grid, init=init)  # queries
+        self.theta = DenseTokenMap(args.num_heads, grid, init=init, resizable=False)  # keys
+        self.psi = DenseTokenMap(args.num_heads, grid, init=init, resizable=False)  # queries
         self.head_mix = nn.Parameter(torch.eye(args.num_heads)) \
             if args.options.la_head_mix else None
 
