@@ -44,7 +44,7 @@ class LoadReport:
 
     def __str__(self):
         converted = f'converted from the {self.layout!r} layout; ' \
-            if self.layout in CONVERTERS and self.layout not in OWN_LAYOUTS else ''
+            if converted_on_load(self.layout) else ''
         return (f'{converted}loaded {len(self.loaded)} tensors; missing {len(self.missing)}: '
                 f'{self.missing}; unused {len(self.unused)}: {self.unused}')
 
@@ -149,12 +149,18 @@ def verify_checkpoint_file(path: str, fix: str) -> None:
             raise ValueError(f'{path} is not a torch checkpoint: {fix}')
 
 
+def converted_on_load(layout: str) -> bool:
+    """Whether a file of ``layout`` is converted to ours while loading (a foreign layout
+    ``convert.py`` knows)."""
+    return layout in CONVERTERS and layout not in OWN_LAYOUTS
+
+
 def to_own_layout(state: Dict[str, torch.Tensor]):
     """(state, the layout detected): a layout ``convert.py`` converts is converted to ours;
     ours, or keys of no known layout (a whole task model, another family), are returned as
     they are, for the key check of :func:`load_pretrained`."""
     layout = detect_layout(state)
-    if layout in CONVERTERS and layout not in OWN_LAYOUTS:
+    if converted_on_load(layout):
         return CONVERTERS[layout](state), layout
     return state, layout
 

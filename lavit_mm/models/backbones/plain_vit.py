@@ -16,7 +16,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.drop import DropPath
@@ -29,6 +28,7 @@ from ...grid import HW
 from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
 from ..layers.kind import LayerArgs, LayerOptions
 from ..layers.dense_transform import LA_TRANSFORMS, check_la_transform
+from ..layers.embed import resize_pos_embed
 from ..layers.options import DPLossOptions, check_range, check_value
 from ..layers.plain import GlobalAttention, GlobalLessAttention
 from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
@@ -70,18 +70,6 @@ def parse_layer_types(layer_types: Union[None, str, Sequence[str]], num_layers: 
         raise ValueError(f"{owner}: layer 0 is 'la', but an LA layer transforms the attention "
                          f"of the layer before it: the first layer must be 'va'")
     return types
-
-
-def resize_pos_embed(table: torch.Tensor, src: HW, dst: HW, mode: str,
-                     extra: int) -> torch.Tensor:
-    """A (1, extra + H*W, C) table on grid ``src`` -> on grid ``dst`` (the extra tokens'
-    entries kept, the grid part interpolated), as mmpretrain resizes it."""
-    if tuple(src) == tuple(dst):
-        return table
-    grid = table[:, extra:].reshape(1, *src, -1).permute(0, 3, 1, 2)  # (1, C, H, W)
-    grid = F.interpolate(grid.float(), size=tuple(dst), align_corners=False, mode=mode)
-    grid = grid.flatten(2).transpose(1, 2).to(table.dtype)  # (1, H'*W', C)
-    return torch.cat([table[:, :extra], grid], dim=1)
 
 
 class PlainBlock(nn.Module):
@@ -200,6 +188,7 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
         has_la = 'la' in self.layer_types
+        transform = la_transform or 'local'
         la_given = {k: v for k, v in dict(
             la_transform=la_transform, la_init=la_init, la_kernel_size=la_kernel_size,
             dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin).items()
@@ -210,9 +199,8 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                              f"(e.g. layer_types='14va+4la')")
         if la_kernel_size is not None:
             check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
-        check_value(name, 'la_transform', la_transform or 'local', LA_TRANSFORMS)
-        check_la_transform(name, la_transform or 'local', la_given,
-                           local_only=('la_kernel_size', ))
+        check_value(name, 'la_transform', transform, LA_TRANSFORMS)
+        check_la_transform(name, transform, la_given, local_only=('la_kernel_size', ))
         # the hierarchical backbones' typed sets: one check per option, the same messages
         dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
                                         if has_la else 0.,
@@ -253,7 +241,6 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                          attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
                          options=layer_options, token_grid=self.patch_resolution)
         prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
-        transform = la_transform or 'local'
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.layers = nn.ModuleList([
             PlainBlock(dims, GlobalLessAttention(args, prefix, kernel, transform)

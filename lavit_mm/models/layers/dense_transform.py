@@ -17,9 +17,9 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ...grid import HW
+from .embed import resize_pos_embed
 
 LA_INITS = ('identity', 'linear')
 LA_TRANSFORMS = ('local', 'dense')
@@ -38,14 +38,12 @@ def check_la_transform(owner: str, transform: str, given, local_only=(), dense_o
 
 def resize_token_axis(t: torch.Tensor, dim: int, prefix: int, src: HW, dst: HW) -> torch.Tensor:
     """``t`` with its axis ``dim`` (``prefix + src[0] * src[1]`` tokens) resized to
-    ``prefix + dst[0] * dst[1]``: the grid part bilinearly (align_corners=False), the prefix
-    entries as they are."""
+    ``prefix + dst[0] * dst[1]`` as a position table is (:func:`embed.resize_pos_embed`,
+    bilinear): the grid part interpolated, the prefix entries as they are."""
     t = t.movedim(dim, -1)
     lead = t.shape[:-1]
-    flat = t.reshape(-1, t.shape[-1])  # (L, prefix + H*W)
-    grid = flat[:, prefix:].reshape(1, flat.shape[0], *src)  # (1, L, H, W)
-    grid = F.interpolate(grid, size=tuple(dst), mode='bilinear', align_corners=False)
-    out = torch.cat([flat[:, :prefix], grid.reshape(flat.shape[0], -1)], dim=1)
+    table = t.reshape(1, -1, t.shape[-1]).transpose(1, 2)  # (1, prefix + H*W, L)
+    out = resize_pos_embed(table, src, dst, 'bilinear', prefix).transpose(1, 2)
     return out.reshape(*lead, out.shape[-1]).movedim(-1, dim)
 
 

@@ -176,3 +176,15 @@ class PatchMerging(nn.Module):
         hw = (x.shape[2] // 2, x.shape[3] // 2)
         x = F.unfold(x, kernel_size=2, stride=2).transpose(1, 2)  # (B, N, 4C)
         return self.reduction(self.norm(x)), hw  # (B, N, C_out)
+
+
+def resize_pos_embed(table: torch.Tensor, src: HW, dst: HW, mode: str,
+                     extra: int) -> torch.Tensor:
+    """A (1, extra + H*W, C) table on grid ``src`` -> on grid ``dst`` (the extra tokens'
+    entries kept, the grid part interpolated), as mmpretrain resizes it."""
+    if tuple(src) == tuple(dst):
+        return table
+    grid = table[:, extra:].reshape(1, *src, -1).permute(0, 3, 1, 2)  # (1, C, H, W)
+    grid = F.interpolate(grid.float(), size=tuple(dst), align_corners=False, mode=mode)
+    grid = grid.flatten(2).transpose(1, 2).to(table.dtype)  # (1, H'*W', C)
+    return torch.cat([table[:, :extra], grid], dim=1)
