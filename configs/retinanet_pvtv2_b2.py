@@ -1,8 +1,8 @@
 # RetinaNet + FPN with our PVTv2-b2 (equal to mmdet's PyramidVisionTransformerV2 given the same
 # weights), COCO 2017 1x, mmdet's PVT v2 recipe: AdamW lr 1e-4, weight decay 1e-4, batch 16;
 # no decay on norms (PVT v2 has no position table).
-# ImageNet weights: python tools/convert_weights.py --from pvtv2-official pvt_v2_b2.pth OUT,
-# then init_cfg=dict(type='Pretrained', checkpoint='OUT').
+# ImageNet weights: init_cfg=dict(type='Pretrained', checkpoint=...) with the official
+# pvt_v2_b2.pth (or its URL), converted while loading.
 _base_ = './_base_/retinanet_fpn_1x_coco.py'
 custom_imports = dict(imports=['lavit_mm'], allow_failed_imports=False)
 

@@ -25,6 +25,7 @@ from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
 from .pvtv2 import PVTv2, pvtv2_arch
 from .swin import small_input_windows, swin_arch
+from .toolbox_keywords import MMDET_PVTV2, SWIN_TRANSFORMER
 
 
 def less_attention(arch: dict, va_share: int = 2) -> dict:
@@ -48,6 +49,10 @@ class LaViT(HierarchicalViT):
         attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin).
         norm_after_stage: LayerNorm on each output (default True, our choice: normalised
             inputs for FPN/heads, as Swin and PVT v2 do).
+        arch: a preset (default 'small') or a dict. mmdet's/mmseg's architecture keywords
+            (``embed_dims``, ``num_layers``, ...; ``toolbox_keywords.py``) are taken when they
+            state what the arch is, so a toolbox's config runs with ``type`` and ``arch``
+            changed.
         dp_loss_weight: the DP loss's weight, 1.0 by default (LaViT trains with it).
         norm_cfg: LayerNorm eps 1e-6 for 'sra' (PVT's), 1e-5 for 'window' (Swin's).
         See :class:`HierarchicalViT` for the other arguments.
@@ -75,7 +80,11 @@ class LaViT(HierarchicalViT):
                                                                   [3, 6, 12, 24]))),
     }}  # presets of the other kinds, by kind ('sra': ``arch_zoo``)
 
-    def __init__(self, arch='small', attention='sra', norm_after_stage=True, **kwargs):
+    def __init__(self, arch=None, attention='sra', norm_after_stage=True, **kwargs):
+        # mmdet's/mmseg's keywords, as in their configs, must agree with the preset
+        spelling = SWIN_TRANSFORMER if attention == 'window' else MMDET_PVTV2
+        arch, kwargs = spelling.read('LaViT', arch, kwargs, 'small',
+                                     self.arch_zoo_for(attention), builds=False)
         kind = ATTENTION_KINDS.get(attention)
         if kind is not None and kind.default_norm_cfg is not None:  # e.g. Swin's eps
             kwargs.setdefault('norm_cfg', kind.default_norm_cfg)

@@ -5,6 +5,7 @@ embedding (``patch_padding=0``), LayerNorm eps 1e-6, no per-stage output norm.
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
+from .toolbox_keywords import MMDET_PVT
 
 _PVT_WIDTHS = dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
                    mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1])
@@ -30,7 +31,8 @@ def small_input(arch: dict) -> dict:
 @MODELS.register_module()
 class PVT(HierarchicalViT):
     """Pyramid Vision Transformer v1. ``arch``: tiny, small, medium, large, tiny-32px,
-    small-32px (see :func:`small_input`), or a dict."""
+    small-32px (see :func:`small_input`), or a dict; or mmdet's keywords for it
+    (``num_layers=[2, 2, 2, 2]``: ``toolbox_keywords.py``)."""
     arch_zoo = {
         'tiny': pvt_arch([2, 2, 2, 2]),
         'small': pvt_arch([3, 4, 6, 3]),
@@ -40,7 +42,8 @@ class PVT(HierarchicalViT):
         'small-32px': small_input(pvt_arch([3, 4, 6, 3])),
     }
 
-    def __init__(self, arch='tiny', patch_padding=None, cross_stage_residual=False, **kwargs):
+    def __init__(self, arch=None, patch_padding=None, cross_stage_residual=False, **kwargs):
+        arch, kwargs = MMDET_PVT.read('PVT', arch, kwargs, 'tiny', self.arch_zoo)
         if kwargs.get('attention', 'sra') != 'sra':
             raise ValueError(f"PVT: attention={kwargs['attention']!r}: PVT is the 'sra' kind; "
                              f"use Swin or LaViT(attention='window') for windows")

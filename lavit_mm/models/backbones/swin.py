@@ -7,6 +7,7 @@ windows, relative position bias, LayerNorm (eps 1e-5) on each output.
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
+from .toolbox_keywords import SWIN_TRANSFORMER
 
 
 def swin_arch(embed_dims, depths, num_heads, mlp_ratio=4):
@@ -30,8 +31,9 @@ def small_input_windows(arch: dict) -> dict:
 @MODELS.register_module()
 class Swin(HierarchicalViT):
     """Swin Transformer. ``arch``: tiny, small, base, tiny-32px (see
-    :func:`small_input_windows`), or a dict. ``window_size``: the preset's (7 unless it names
-    one) when None."""
+    :func:`small_input_windows`), or a dict; or mmdet's/mmseg's keywords for it (``embed_dims=96,
+    depths=[2, 2, 6, 2], ...``: ``toolbox_keywords.py``). ``window_size``: the preset's (7
+    unless it names one) when None."""
     arch_zoo = {
         'tiny': swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24]),
         'small': swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24]),
@@ -39,8 +41,9 @@ class Swin(HierarchicalViT):
         'tiny-32px': small_input_windows(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
     }
 
-    def __init__(self, arch='tiny', window_size=None, norm_after_stage=True,
+    def __init__(self, arch=None, window_size=None, norm_after_stage=True,
                  norm_cfg=dict(type='LN'), **kwargs):
+        arch, kwargs = SWIN_TRANSFORMER.read('Swin', arch, kwargs, 'tiny', self.arch_zoo)
         for fixed in ('attention', 'cross_stage_residual'):
             if fixed in kwargs:
                 raise ValueError(f"Swin: {fixed} is fixed (the 'window' kind, no cross-stage "
