@@ -158,10 +158,32 @@ def _verify_resume_checkpoint(cfg: Config) -> None:
                            'WORK_DIR/iter_N.pth (or epoch_N.pth)')
 
 
+def _loads_weights(cfg) -> bool:
+    """Whether some ``init_cfg`` in the model config names a checkpoint to load."""
+    if isinstance(cfg, dict):
+        init = cfg.get('init_cfg')
+        inits = init if isinstance(init, list) else [init]
+        if any(isinstance(i, dict) and i.get('checkpoint') for i in inits):
+            return True
+        return any(_loads_weights(v) for k, v in cfg.items() if k != 'init_cfg')
+    if isinstance(cfg, (list, tuple)):
+        return any(_loads_weights(v) for v in cfg)
+    return False
+
+
+def _refuse_random_model(cfg: Config) -> None:
+    if not _loads_weights(cfg.model):
+        raise ValueError('no checkpoint given, and no init_cfg in the model config loads '
+                         'weights: the test would score a random model. Give a checkpoint, '
+                         "or an init_cfg=dict(type='Pretrained', checkpoint=...) to the "
+                         'backbone (and the head)')
+
+
 def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str] = None,
                  checkpoint: Optional[str] = None, auto_scale_lr: bool = False) -> Runner:
     """mode 'train' or 'test'. ``resume``: 'auto' or a checkpoint path (train);
-    ``checkpoint``: the weights to test; ``auto_scale_lr``: scale the lr linearly with the
+    ``checkpoint``: the weights to test (None: the model as its ``init_cfg`` loads it, e.g. a
+    release converted on load); ``auto_scale_lr``: scale the lr linearly with the
     total batch against the config's ``auto_scale_lr.base_batch_size`` (mmengine does it)."""
     if auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
@@ -177,7 +199,10 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
             _verify_resume_checkpoint(cfg)
         check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
     elif mode == 'test':
-        verify_checkpoint_file(str(checkpoint), 'give the path of a complete checkpoint')
+        if checkpoint is None:
+            _refuse_random_model(cfg)
+        else:
+            verify_checkpoint_file(str(checkpoint), 'give the path of a complete checkpoint')
         cfg.load_from = checkpoint
         check_data_roots(cfg, ['test_dataloader'])
     else:
@@ -188,6 +213,8 @@ def build_runner(cfg: Config, mode: str, amp: bool = False, resume: Optional[str
             runner = Runner.from_cfg(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if mode == 'test' and checkpoint is None:
+        runner._init_model_weights()  # the init_cfg's weights (mmengine does it in train() only)
     if options is not None:  # torch.compile: lavit_mm/engine/compile.py
         if mode == 'train':
             runner.register_hook(PlainParamGroupsHook())

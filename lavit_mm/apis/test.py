@@ -16,7 +16,9 @@ from .cli import add_common_arguments, export_local_rank
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Test a checkpoint with a lavit_mm config')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help="checkpoint file; without it, the model as its init_cfg loads it "
+                        "(e.g. a release converted on load; refused if no init_cfg loads any)")
     parser.add_argument('--safe-load', action='store_true',
                         help='load the checkpoint with torch.load(weights_only=True): for '
                         'checkpoints you do not trust; they must hold only meta + state_dict')
@@ -40,6 +42,9 @@ def main(argv=None):
         dump_predictions(cfg, args.out)
     if args.tta:
         enable_tta(cfg)
+    if args.safe_load and args.checkpoint is None:
+        raise SystemExit('--safe-load applies to the checkpoint argument, and none is given: '
+                         'remove it, or give the checkpoint')
     if args.safe_load:
         try:
             torch.load(args.checkpoint, map_location='cpu', weights_only=True)
