@@ -20,6 +20,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from .aux_loss import is_step_buffer
 from .convert import CONVERTERS, detect_layout
+from .layers.embed import resize_pos_embed
 
 # our layouts: the hierarchical backbones' keys, and LaViTPlain's, which are mmpretrain's ViT's
 OWN_LAYOUT = 'lavit_mm'
@@ -77,15 +78,11 @@ def extract_state_dict(checkpoint, prefix: Union[None, str, Sequence[Optional[st
     return state
 
 
-def resize_pos_embed(table: torch.Tensor, target_len: int) -> torch.Tensor:
-    """A (1, L, C) square position table resized (bilinear) to (1, target_len, C)."""
-    src, dst = round(table.shape[1] ** 0.5), round(target_len ** 0.5)
-    if src * src != table.shape[1] or dst * dst != target_len:
-        raise ValueError(f'cannot resize a position table of {table.shape[1]} tokens to '
-                         f'{target_len}: not square grids')
-    grid = table.reshape(1, src, src, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid.float(), size=(dst, dst), mode='bilinear', align_corners=False)
-    return grid.permute(0, 2, 3, 1).reshape(1, target_len, -1).to(table.dtype)
+def _square_side(tokens: int) -> int:
+    side = round(tokens ** 0.5)
+    if side * side != tokens:
+        raise ValueError(f'cannot resize a position table of {tokens} tokens: not a square grid')
+    return side
 
 
 def resize_relative_position_table(table: torch.Tensor, target_len: int) -> torch.Tensor:
@@ -111,7 +108,8 @@ def checkpoint_filter_fn(state: Dict[str, torch.Tensor],
     for k, v in state.items():
         if k in own and v.shape != own[k].shape:
             if k.endswith('pos_embed.pos_embed') and v.shape[-1] == own[k].shape[-1]:
-                v = resize_pos_embed(v, own[k].shape[1])
+                src, dst = _square_side(v.shape[1]), _square_side(own[k].shape[1])
+                v = resize_pos_embed(v, (src, src), (dst, dst), 'bilinear', extra=0)
             elif k.endswith('relative_position_bias_table') and v.shape[1] == own[k].shape[1]:
                 v = resize_relative_position_table(v, own[k].shape[0])
             elif k == 'pos_embed' and hasattr(model, 'fit_pos_embed'):  # a plain ViT's table
