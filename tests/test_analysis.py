@@ -14,9 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from lavit_mm.analysis import attention as A
-from lavit_mm.analysis.benchmark import (count_flops, parse_shape, peak_step_memory, ratio,
-                                         run_benchmark, to_csv, to_markdown)
+from lavit_lab import attention as A
+from lavit_lab.benchmark import (count_flops, parse_shape, peak_step_memory, ratio,
+                                 run_benchmark, to_csv, to_markdown)
 from lavit_mm.models import LaViT, Swin
 from lavit_mm.models.model_spec import build_backbone, parse_model_spec
 
@@ -212,7 +212,7 @@ def test_peak_memory_is_not_shifted_by_memory_freed_between_measurements():
 
 
 def test_latency_ratio_is_the_median_of_paired_rounds():
-    from lavit_mm.analysis.benchmark import Row
+    from lavit_lab.benchmark import Row
     a = Row('a', '64', 1.0, forward_ms=2.0, forward_runs=[1.0, 2.0, 10.0])
     b = Row('b', '64', 1.0, forward_ms=2.0, forward_runs=[2.0, 4.0, 20.0])  # drift: x10
     assert ratio([a, b], 'a', 'b', '64', 'forward_ms') == pytest.approx(0.5)
@@ -222,7 +222,7 @@ def test_latency_ratio_is_the_median_of_paired_rounds():
 def test_benchmark_mixed_precision_rows_run_under_autocast():
     """bf16 rows: named ``model [bf16]``, their linear layers compute in bf16 (autocast, as
     mmengine's AmpOptimWrapper), the training step runs; an unknown precision is refused."""
-    from lavit_mm.analysis.benchmark import check_precision, train_step_fns
+    from lavit_lab.benchmark import check_precision, train_step_fns
     model = build_backbone(parse_model_spec(NARROW_SPEC)[1])
     seen = []
     model.stages[0].blocks[0].attn.proj.register_forward_hook(
@@ -262,8 +262,8 @@ def test_benchmark_compiled_rows_are_the_same_network_compiled():
 
 @pytest.mark.slow
 def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
-    from lavit_mm.analysis.detector_benchmark import (detector_config, detector_markdown,
-                                                      run_detector_benchmark)
+    from lavit_lab.detector_benchmark import (detector_config, detector_markdown,
+                                              run_detector_benchmark)
     lavit = dict(type='lavit_mm.LaViT', arch=NARROW)
     cfg = detector_config('configs/retinanet_lavit_s.py', lavit)
     assert cfg.model.neck.in_channels == NARROW['embed_dims']
@@ -300,7 +300,7 @@ def _similarity_rows(name, adjacent, entropy, kinds):
 
 
 def test_attention_over_seeds_groups_labels_and_takes_mean_and_std(tmp_path):
-    from lavit_mm.analysis.attention_seeds import summarize_over_seeds
+    from lavit_lab.attention_seeds import summarize_over_seeds
     kinds = ['VA', 'VA', 'LA']
     rows = (_similarity_rows('A/0', [0.2, 0.9], [0.5, 0.6, 1.0], kinds)
             + _similarity_rows('A/1', [0.4, 0.7], [0.7, 0.6, 0.9], kinds)
@@ -345,10 +345,10 @@ def test_analysis_never_changes_the_model(which):
     """Every analysis entry point on a model in training mode (a frozen stage in eval mode
     inside it, re-attention's BatchNorm, LSA): its state, dtypes and every module's training
     flag are what they were."""
-    from lavit_mm.analysis import count_flops, count_params
-    from lavit_mm.analysis.attention import (collect_attention, cross_head_similarity,
-                                             dp_diagnosis, normalized_entropy,
-                                             query_attention_map, similarity_rows)
+    from lavit_lab import count_flops, count_params
+    from lavit_lab.attention import (collect_attention, cross_head_similarity,
+                                     dp_diagnosis, normalized_entropy,
+                                     query_attention_map, similarity_rows)
     from lavit_mm.models import LaViT, LaViTPlain
     from tests.helpers import narrow_arch
     torch.manual_seed(0)

@@ -43,7 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 
-from ..analysis.benchmark import parse_shape
+from ..grid import parse_shape
 from ..engine.config import build_model, load_config
 from ..models.checkpoint import (LoadReport, checkpoint_filter_fn, extract_state_dict,
                                  verify_checkpoint_file)

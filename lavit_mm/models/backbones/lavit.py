@@ -11,7 +11,7 @@ Presets (our choice; the paper's depths and widths are not public, docs/design.m
   reductions, parts), with Less-Attention placed as in the paper-sized presets (stage 1 all
   VA, later stages a third VA): they take the PVT v2 ImageNet releases as they are, the LA
   layers keeping the value projections and starting Theta/Psi and the cross-stage maps fresh;
-- ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: the first presets, PVT v1-Tiny/Small/Medium with
+- ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: PVT v1-Tiny/Small/Medium with
   the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.90, 23.4M / 3.72, 41.9M / 6.43);
 - ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2);
 - ``-32px`` forms of the sra presets and of window ``tiny``, for 28-64 px images (2x2

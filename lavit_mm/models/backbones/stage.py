@@ -35,8 +35,8 @@ class Stage(nn.Module):
         token_grid: the stage's token grid at the size the kind sizes layer parameters for
             (``AttentionKind.token_grid``; dense LA maps), or None.
         cross_stage: (heads, per-head width, rank) of the residual from the previous stage's
-            last attention, or None. Built after the blocks, so that a seeded model draws its
-            random initial values in the same order as before this argument existed.
+            last attention, or None. Built after the blocks, so that a seeded model draws the
+            blocks' initial values whether or not it has the residual.
         inherits: (heads, per-head width) of the previous stage's last attention, for a stage
             of LA layers only (``spec.num_va == 0``): its first layer starts from that
             attention (``layers/cross_stage.inherited_attention``).

@@ -7,9 +7,9 @@ from typing import Callable, Optional, Tuple
 
 import torch
 
-from ..engine.compile import plain_param_groups
-from ..engine.config import build_model, config_scope
-from ..engine.cpu_amp import use_amp_optim_wrapper
+from lavit_mm.engine.compile import plain_param_groups
+from lavit_mm.engine.config import build_model, config_scope
+from lavit_mm.engine.cpu_amp import use_amp_optim_wrapper
 
 
 def random_targets(cfg, batch: int, hw: Tuple[int, int]) -> list:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..engine.config import build_model, config_scope, load_config
+from lavit_mm.engine.config import build_model, config_scope, load_config
 
 RESULT = 'result.json'
 LOCK = 'running.pid'  # the process training a run's folder; two in one folder corrupt it
@@ -123,7 +123,7 @@ def _length(config: str, options: Sequence[str]) -> tuple:
 
 def _time_unit(unit: str) -> str:
     """What a time is given per: an epoch (epoch-based loops) or the whole run
-    (iteration-based ones; results written before this named it 'iter')."""
+    (iteration-based ones, whose result files may say 'iter')."""
     return 'run' if unit == 'iter' else unit
 
 

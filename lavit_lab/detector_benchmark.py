@@ -14,8 +14,8 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..models.model_spec import build_backbone, parse_model_spec
-from ..rng import keeps_global_rng
+from lavit_mm.models.model_spec import build_backbone, parse_model_spec
+from lavit_mm.rng import keeps_global_rng
 from .benchmark import (check_precision, parse_shape, peak_step_memory, precision_suffix,
                         rotated, timed_ms)
 from .compare import load_with_options

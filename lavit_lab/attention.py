@@ -25,8 +25,8 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from ..grid import HW
-from ..models.layers.cross_stage import inherited_attention
+from lavit_mm.grid import HW
+from lavit_mm.models.layers.cross_stage import inherited_attention
 from .eval_mode import eval_mode
 
 

@@ -36,8 +36,9 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from ..models.model_spec import build_backbone, parse_model_spec
-from ..rng import keeps_global_rng
+from lavit_mm.grid import parse_shape
+from lavit_mm.models.model_spec import build_backbone, parse_model_spec
+from lavit_mm.rng import keeps_global_rng
 from .complexity import count_flops, count_params
 
 SHAPES = {'224': (224, 224), '512': (512, 512), '800x1333': (800, 1333)}
@@ -56,17 +57,6 @@ def autocast(device: torch.device, precision: str):
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
-
-
-def parse_shape(name: str) -> Tuple[int, int]:
-    """'224' -> (224, 224); '800x1333' -> (800, 1333)."""
-    try:
-        sizes = [int(v) for v in name.lower().split('x')]
-    except ValueError:
-        sizes = []
-    if len(sizes) not in (1, 2) or min(sizes) < 1:
-        raise ValueError(f'benchmark: input shape {name!r} is not N or HxW (e.g. 800x1333)')
-    return (sizes[0], sizes[-1])
 
 
 @dataclass
