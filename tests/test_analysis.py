@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from lavit_lab import attention as A
+from lavit_lab.complexity import count_params
 from lavit_lab.benchmark import (count_flops, parse_shape, peak_step_memory, ratio,
                                  run_benchmark, to_csv, to_markdown)
 from lavit_mm.models import LaViT, Swin
@@ -87,6 +88,26 @@ def test_benchmark_builds_mmdet_references():
     # mmdet's PVT-T goes through the same counter as ours: the same network, the same FLOPs
     ours = build_backbone(parse_model_spec('pvt_t')[1])
     assert count_flops(model, (64, 64)) == pytest.approx(count_flops(ours, (64, 64)), rel=0.02)
+
+
+@pytest.mark.parametrize('ours, theirs, output_norms', [
+    ('pvtv2_b0', 'timm_pvtv2_b0', 0),  # both norm every stage's output
+    ('swin_t', 'timm_swin_t', 96 + 192 + 384 + 768),  # ours (as mmdet's) norms each output
+])
+def test_timm_rows_are_the_same_networks_as_ours(ours, theirs, output_norms):
+    """timm's models in the benchmark (``timm.<name>``, features only) have our parameters,
+    our output maps at an odd size (timm's Swin padded as ours pads) and our FLOPs at 224
+    (at sizes off the 7x7 windows timm's Swin pads inside each block and counts more)."""
+    a, b = (build_backbone(parse_model_spec(n)[1]).eval() for n in (ours, theirs))
+    assert type(b.model).__module__.startswith('timm.')
+    assert count_params(a) - count_params(b) == 2 * output_norms
+    with torch.no_grad():
+        x = torch.randn(1, 3, 61, 97)
+        assert [o.shape for o in a(x)] == [o.shape for o in b(x)]
+    assert count_flops(b, (224, 224)) == pytest.approx(count_flops(a, (224, 224)), rel=1e-3)
+    rows, _ = run_benchmark([theirs], shapes=['32'], warmup=1, repeats=1, flops=False,
+                            log=lambda *_: None)
+    assert [r.model for r in rows] == [theirs] and rows[0].train_ms > 0
 
 
 def probs_layer(probs, kind='VA', hw_k=(2, 2)):

@@ -1,7 +1,9 @@
 """One way to name a backbone, shared by every tool and test: a preset name (``lavit_t``),
 a preset with overrides (``lavit_s+la_key_stride=2,with_cp=True``), a config file (its
 ``model.backbone``), or a dict literal (``dict(type='lavit_mm.LaViT', arch='tiny')``).
-mmdet's backbones are named ``mmdet.<Type>`` and built through mmdet's registry.
+mmdet's backbones are named ``mmdet.<Type>`` and built through mmdet's registry; timm's
+``timm.<model name>`` (``features_only``, random weights; timm is optional: ``pip install
+timm``), the fastest public PVT v2 and Swin, for the benchmark.
 """
 import ast
 import copy
@@ -43,7 +45,48 @@ PRESETS: Dict[str, dict] = {
     'mmdet_pvtv2_b2': dict(type='mmdet.PyramidVisionTransformerV2', num_layers=[3, 4, 6, 3]),
     'mmdet_swin_t': dict(type='mmdet.SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2],
                          num_heads=[3, 6, 12, 24], window_size=7),
+    'timm_pvtv2_b0': dict(type='timm.pvt_v2_b0'),
+    'timm_pvtv2_b1': dict(type='timm.pvt_v2_b1'),
+    'timm_pvtv2_b2': dict(type='timm.pvt_v2_b2'),
+    # timm's Swin asserts sides divisible by its patch: padded right/bottom as our Swin pads
+    'timm_swin_t': dict(type='timm.swin_tiny_patch4_window7_224', dynamic_img_size=True,
+                        pad_to_multiple=4),
 }
+
+
+class TimmFeatures(nn.Module):
+    """A timm ``features_only`` model called as our backbones are: the image padded
+    right/bottom to a ``multiple`` of its sides (1: none), the maps returned as a tuple of
+    (B, C, H, W) (timm's Swin returns (B, H, W, C))."""
+
+    def __init__(self, model: nn.Module, multiple: int):
+        super().__init__()
+        self.model, self.multiple = model, multiple
+        self.channels_last = getattr(model, 'output_fmt', 'NCHW') == 'NHWC'
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        pad_h, pad_w = -h % self.multiple, -w % self.multiple
+        if pad_h or pad_w:
+            x = nn.functional.pad(x, (0, pad_w, 0, pad_h))
+        outs = self.model(x)
+        return tuple(o.permute(0, 3, 1, 2) if self.channels_last else o for o in outs)
+
+    def init_weights(self):  # timm initialises in create_model
+        pass
+
+
+def build_timm_backbone(name: str, kwargs: dict) -> nn.Module:
+    """``kwargs``: timm's ``create_model`` arguments, and ``pad_to_multiple`` (ours)."""
+    kwargs = dict(kwargs)
+    multiple = kwargs.pop('pad_to_multiple', 1)
+    try:
+        import timm
+    except ImportError as e:
+        raise ImportError(f'timm.{name} needs timm, which is optional: pip install timm '
+                          f'(the benchmark was measured with timm 1.0.31)') from e
+    model = timm.create_model(name, features_only=True, pretrained=False, **kwargs)
+    return TimmFeatures(model, multiple)
 
 
 def config_backbone(path: str):
@@ -89,9 +132,11 @@ def parse_keywords(text: str, spec: str) -> dict:
 
 def build_backbone(cfg: dict) -> nn.Module:
     """Builds ours through lavit_mm's registry, ``mmdet.*`` / ``mmpretrain.*`` / ``mmseg.*``
-    through that toolbox's."""
+    through that toolbox's, ``timm.*`` with timm."""
     cfg = copy.deepcopy(cfg)
     scope, _, name = cfg['type'].rpartition('.')
+    if scope == 'timm':
+        return build_timm_backbone(name, {k: v for k, v in cfg.items() if k != 'type'})
     if scope in ('mmdet', 'mmpretrain', 'mmseg'):
         from mmengine.registry import DefaultScope
         importlib.import_module(f'{scope}.models')  # registers the toolbox's backbones
