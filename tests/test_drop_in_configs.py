@@ -176,10 +176,13 @@ def test_toolbox_keywords_we_do_not_build_are_refused_by_name(cls, kwargs, messa
 
 
 def test_pretrain_img_size_is_kept_where_it_sizes_a_position_table():
-    """PVT v1 has a table, so mmdet's pretrain_img_size sizes it; PVT v2 has none and the
-    keyword is dropped as mmdet drops it."""
+    """PVT v1 has a table, so mmdet's pretrain_img_size sizes it; PVT v2 has none: beside
+    mmdet's keywords it is dropped as mmdet drops it, alone it is refused (it would do
+    nothing)."""
     from lavit_mm.models.backbones import PVT, PVTv2
     table = PVT(num_layers=[2, 2, 2, 2], pretrain_img_size=64).stages[0].pos_embed
     default = PVT(num_layers=[2, 2, 2, 2]).stages[0].pos_embed
     assert table.pos_embed.shape != default.pos_embed.shape
-    assert PVTv2(pretrain_img_size=64).stages[0].pos_embed is None
+    assert PVTv2(num_layers=[2, 2, 2, 2], pretrain_img_size=64).stages[0].pos_embed is None
+    with pytest.raises(ValueError, match='pretrain_img_size'):
+        PVTv2(pretrain_img_size=64)

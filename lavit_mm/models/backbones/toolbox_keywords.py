@@ -16,7 +16,8 @@ defaults; ours name it by ``arch`` (a preset, or a dict of per-stage lists). A
 A keyword is taken where mmdet's model and ours agree on its meaning, and refused by name where
 it asks for a model we do not build (``qk_scale`` other than None, ``patch_norm=False``,
 ``convert_weights=False``, the deprecated ``pretrained``). ``pretrain_img_size`` sizes only
-an absolute position table, so it is dropped where the toolbox ignores it (no table).
+an absolute position table: beside the toolbox's architecture keywords it is dropped where the
+toolbox ignores it (no table); alone, in our spelling, it is refused there by name.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Tuple, Union
@@ -129,7 +130,7 @@ class ToolboxSpelling:
         agreeing presets are suggested."""
         kwargs = dict(kwargs)
         given = {k: _as_list(kwargs.pop(k)) for k in list(kwargs) if k in self.defaults}
-        self._check_fixed(owner, kwargs)
+        self._check_fixed(owner, kwargs, drop=bool(given))
         if not given:
             arch = default_arch if arch is None else arch
         elif arch is None:
@@ -142,9 +143,11 @@ class ToolboxSpelling:
         else:
             self._check_agreement(owner, arch, given, presets)
         resolved = presets.get(arch.lower(), {}) if isinstance(arch, str) else arch
-        if 'pretrain_img_size' in kwargs and not kwargs.get(
+        if given and 'pretrain_img_size' in kwargs and not kwargs.get(
                 'use_abs_pos_embed', resolved.get('use_abs_pos_embed', self.position_table)):
-            kwargs.pop('pretrain_img_size')  # it sizes only the position table, which is off
+            # a toolbox config's keyword that sizes only the position table, which is off:
+            # dropped as the toolbox drops it (in our own spelling it is refused by name)
+            kwargs.pop('pretrain_img_size')
         return arch, kwargs
 
     def _check_agreement(self, owner: str, arch: Union[str, dict], given: dict,
@@ -165,14 +168,18 @@ class ToolboxSpelling:
         return self.of_arch(dict(arch, patch_sizes=arch.get(
             'patch_sizes', [4] + [2] * (len(arch['depths']) - 1))))
 
-    def _check_fixed(self, owner: str, kwargs: dict) -> None:
+    def _check_fixed(self, owner: str, kwargs: dict, drop: bool) -> None:
+        """Refuses a fixed keyword at another value; at its value it states the model we
+        build and is dropped beside the toolbox's architecture keywords (``drop``), and left
+        to the backbone, which refuses what does not apply, in our own spelling."""
         for key, (value, why) in self.fixed.items():
             if key not in kwargs:
                 continue
             if kwargs[key] != value:
                 raise ValueError(f'{owner}: {key}={kwargs[key]!r} ({self.toolbox_class}\'s '
                                  f'keyword) is not offered: {why}')
-            kwargs.pop(key)
+            if drop:
+                kwargs.pop(key)
 
     def _name_a_preset(self, owner: str, given: dict, presets: dict) -> str:
         agree = []
