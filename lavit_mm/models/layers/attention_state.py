@@ -213,6 +213,36 @@ class AttentionBase(nn.Module):
     def key_grid(self, hw: HW) -> HW:
         raise NotImplementedError
 
+    # ------------------------------------------------------------- attend, merge, project
+    def heads(self, t: torch.Tensor) -> torch.Tensor:
+        """Tokens (B, N, C) -> heads (B, h, N, d); windows split (B, nW, M^2, C)."""
+        B, N, _ = t.shape
+        return t.view(B, N, self.num_heads, self.head_dims).transpose(1, 2)
+
+    def own_keys(self, state: AttentionState, device) -> torch.Tensor:
+        """LSA: each query's own key(s), bool (Q, K): the kind's locality rule."""
+        raise NotImplementedError
+
+    def masks(self, state: AttentionState):
+        """(additive logit mask, entries it excludes) for :func:`attend`: LSA's own keys
+        (with LSA only), else (None, None); windows add Swin's shifted regions."""
+        if not self.lsa:
+            return None, None
+        blocked = self.own_keys(state, state.q.device)
+        return as_logit_mask(blocked, state.q.dtype), blocked
+
+    def merge_heads(self, out: torch.Tensor, state: AttentionState, hw: HW) -> torch.Tensor:
+        """The attended values (B, h, N, d) -> tokens (B, N, C)."""
+        B, h, N, d = out.shape
+        return out.transpose(1, 2).reshape(B, N, h * d)
+
+    def output(self, state: AttentionState, v: torch.Tensor, hw: HW) -> torch.Tensor:
+        """Attend with ``state`` over the values ``v`` (heads split), merge the heads,
+        project: the one path of every kind, VA and LA layers alike."""
+        mask, blocked = self.masks(state)
+        out = attend(state, v, self.dropout_p(), mask, self.reattention, blocked)
+        return self.proj_drop(self.proj(self.merge_heads(out, state, hw)))
+
     def used_probs(self, logits: torch.Tensor, own_key: Optional[torch.Tensor] = None,
                    other_blocked: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The probabilities this layer attends with, from its logits (..., h, Q, K), for

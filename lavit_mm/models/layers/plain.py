@@ -23,13 +23,13 @@ import torch
 import torch.nn as nn
 
 from ...grid import HW
-from .attention_state import AttentionBase, AttentionState, attend
+from .attention_state import AttentionBase, AttentionState
 from .counter_random import Seed
 from .dense_transform import DenseTokenMap
 from .dp_loss import dp_loss_of_scores
 from .kind import LayerArgs
 from .less_attention import LessAttentionMixin
-from .locality import as_logit_mask, own_token_blocked
+from .locality import own_token_blocked
 from .token_transform import TokenGridTransform
 
 
@@ -42,23 +42,15 @@ class _GlobalBase(AttentionBase):
     def key_grid(self, hw: HW) -> HW:
         return hw
 
+    def own_keys(self, state: AttentionState, device) -> torch.Tensor:
+        return own_token_blocked(state.q.shape[-2], device)  # (N, N), class token included
+
     def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
         """(B, h, Q, prefix + H*W): the grid queries ``index`` (the class token's row is not
         sampled) over all keys, the class token's column first."""
         rows = index + state.prefix
-        own = own_token_blocked(state.q.shape[-2], index.device)[rows] if self.lsa else None
+        own = self.own_keys(state, index.device)[rows] if self.lsa else None
         return self.used_probs(state.logits(rows).float(), own)
-
-    def heads(self, t: torch.Tensor) -> torch.Tensor:
-        B, N, _ = t.shape
-        return t.view(B, N, self.num_heads, self.head_dims).transpose(1, 2)  # -> (B,h,N,d)
-
-    def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
-        blocked = own_token_blocked(v.shape[-2], v.device) if self.lsa else None  # (N, N)
-        mask = None if blocked is None else as_logit_mask(blocked, state.q.dtype)
-        out = attend(state, v, self.dropout_p(), mask, self.reattention, blocked)  # (B,h,N,d)
-        B, h, N, d = out.shape
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, N, h * d)))
 
 
 class GlobalAttention(_GlobalBase):
@@ -76,7 +68,7 @@ class GlobalAttention(_GlobalBase):
             raise ValueError('a plain ViT has no cross-stage residual')
         q, k, v = map(self.heads, self.qkv(x).chunk(3, dim=-1))  # 3 x (B, h, N, d)
         state = AttentionState(q * self.query_scale(), k, hw, hw, self.head_dims, self.prefix)
-        return self.output(state, v), state
+        return self.output(state, v, hw), state
 
 
 class GlobalLessAttention(LessAttentionMixin, _GlobalBase):
@@ -117,7 +109,7 @@ class GlobalLessAttention(LessAttentionMixin, _GlobalBase):
         return AttentionState(q, k, hw, hw, state.own_dims, self.prefix)
 
     def attend_with(self, state: AttentionState, x: torch.Tensor, hw: HW):
-        return self.output(state, self.heads(self.v(x))), state
+        return self.output(state, self.heads(self.v(x)), hw), state
 
     def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float = 1.0,
                    form: str = 'ours') -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ...grid import HW
-from .attention_state import AttentionBase, AttentionState, attend, mix_heads_split
+from .attention_state import AttentionBase, AttentionState, mix_heads_split
 from .counter_random import Seed
 from .dense_transform import DenseTokenMap, LA_TRANSFORMS, check_la_transform
 from .dp_loss import sra_dp_loss
@@ -21,7 +21,7 @@ from .embed import nchw_to_nlc, nlc_to_nchw
 from .cross_stage import DEFAULT_RANK
 from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
 from .less_attention import LessAttentionMixin
-from .locality import as_logit_mask, own_cell_blocked
+from .locality import own_cell_blocked
 from .options import option
 from .token_transform import TokenGridTransform
 
@@ -66,23 +66,12 @@ class _SRABase(AttentionBase):
     def key_grid(self, hw: HW) -> HW:
         return self.reduce.grid(hw)
 
+    def own_keys(self, state: AttentionState, device) -> torch.Tensor:
+        return own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio, device)
+
     def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
-        own = own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio,
-                               index.device)[index] if self.lsa else None  # (Q, N_r)
+        own = self.own_keys(state, index.device)[index] if self.lsa else None  # (Q, N_r)
         return self.used_probs(state.logits(index).float(), own)  # (B, h, Q, N_r)
-
-    def heads(self, t: torch.Tensor) -> torch.Tensor:
-        B, N, _ = t.shape
-        return t.view(B, N, self.num_heads, -1).transpose(1, 2)  # (B,N,C) -> (B,h,N,d)
-
-    def output(self, state: AttentionState, v: torch.Tensor) -> torch.Tensor:
-        blocked = own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio,
-                                   v.device) if self.lsa else None  # (N, N_r)
-        mask = None if blocked is None else as_logit_mask(blocked, state.q.dtype)
-        out = attend(state, v, self.dropout_p(), mask, self.reattention, blocked)  # (B,h,N,d)
-        B, h, N, d = out.shape
-        out = out.transpose(1, 2).reshape(B, N, h * d)  # (B, N, C)
-        return self.proj_drop(self.proj(out))
 
 
 class SRAttention(_SRABase):
@@ -108,7 +97,7 @@ class SRAttention(_SRABase):
             q = torch.cat([q, extension[0]], dim=-1)  # (B, h, N, d + e)
             k = torch.cat([k, extension[1]], dim=-1)  # (B, h, N_r, d + e)
         state = AttentionState(q, k, hw, hw_k, own_dims=self.head_dims)
-        return self.output(state, v), state
+        return self.output(state, v, hw), state
 
 
 class SRLessAttention(LessAttentionMixin, _SRABase):
@@ -165,7 +154,7 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     def attend_with(self, state: AttentionState, x: torch.Tensor, hw: HW):
         x_r, hw_r = self.reduce(x, hw)  # (B, N_r, C)
         v = self.heads(self.v(self.coarse_values(x_r, hw_r)))  # (B, h, N_k, d)
-        return self.output(state, v), state
+        return self.output(state, v, hw), state
 
     def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float = 1.0,
                    form: str = 'ours') -> torch.Tensor:

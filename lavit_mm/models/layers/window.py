@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from mmengine.model.weight_init import trunc_normal_
 
 from ...grid import HW
-from .attention_state import AttentionBase, AttentionState, attend, mix_heads
+from .attention_state import AttentionBase, AttentionState, mix_heads
 from .counter_random import Seed
 from .dense_transform import DenseTokenMap
 from .dp_loss import dp_loss_of_scores
@@ -115,7 +115,7 @@ class _WindowBase(AttentionBase):
         Hp, Wp = state.hw_q
         region = None if state.mask is None else state.mask.ne(0)  # (nW, 1, M^2, M^2)
         probs = self.used_probs(state.logits().float(),
-                                own_token_blocked(M * M, state.q.device),
+                                self.own_keys(state, state.q.device),
                                 region)  # (B, nW, h, M^2, M^2)
         B, nW, h = probs.shape[:3]
         rr, cc = (index // Wp - s) % Hp, (index % Wp - s) % Wp  # rolled query coordinates
@@ -133,19 +133,24 @@ class _WindowBase(AttentionBase):
         B, nW, M2, _ = t.shape
         return t.view(B, nW, M2, self.num_heads, -1).transpose(2, 3)  # (B, nW, h, M^2, d)
 
-    def output(self, state: WindowState, v: torch.Tensor, hw: HW) -> torch.Tensor:
+    def own_keys(self, state: WindowState, device) -> torch.Tensor:
+        return own_token_blocked(self.window_size ** 2, device)  # (M^2, M^2), in each window
+
+    def masks(self, state: WindowState):
+        """Swin's shifted-window mask and relative position bias, plus LSA's own key; the
+        entries blocked for re-attention include the other regions of a shifted window."""
         mask, blocked = state.additive(), None  # (h or nW, h, M^2, M^2)
         if self.lsa:  # each token's own key in its window
-            blocked = own_token_blocked(self.window_size ** 2, v.device)  # (M^2, M^2)
+            blocked = self.own_keys(state, state.q.device)
             mask = mask + as_logit_mask(blocked, mask.dtype)
         if self.reattention is not None and state.mask is not None:  # Swin's other regions
             region = state.mask.ne(0)  # (nW, 1, M^2, M^2)
             blocked = region if blocked is None else region | blocked
-        out = attend(state, v, self.dropout_p(), mask, self.reattention,
-                     blocked)  # (B, nW, h, M^2, d)
-        out = out.transpose(2, 3).flatten(3)  # (B, nW, M^2, C)
-        out = self.merge(out, hw, state.hw_q, state.shift)
-        return self.proj_drop(self.proj(out))
+        return mask, blocked
+
+    def merge_heads(self, out: torch.Tensor, state: WindowState, hw: HW) -> torch.Tensor:
+        """(B, nW, h, M^2, d) -> tokens (B, N, C), windows merged, shift and padding undone."""
+        return self.merge(out.transpose(2, 3).flatten(3), hw, state.hw_q, state.shift)
 
 
 class WindowAttention(_WindowBase):
