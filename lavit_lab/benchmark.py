@@ -60,10 +60,15 @@ def autocast(device: torch.device, precision: str):
 
 
 @dataclass
-class Row:
+class RowKey:
+    """What every benchmark row names: the model, the input shape and its parameters."""
     model: str
     shape: str
     params_m: float
+
+
+@dataclass
+class Row(RowKey):
     gflops: Optional[float] = None
     forward_ms: Optional[float] = None
     train_ms: Optional[float] = None

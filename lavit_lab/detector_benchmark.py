@@ -16,7 +16,7 @@ import torch
 
 from lavit_mm.models.model_spec import build_backbone, parse_model_spec
 from lavit_mm.rng import keeps_global_rng
-from .benchmark import (check_precision, parse_shape, peak_step_memory, precision_suffix,
+from .benchmark import (RowKey, check_precision, parse_shape, peak_step_memory, precision_suffix,
                         rotated, timed_ms)
 from .compare import load_with_options
 from .complexity import count_params
@@ -24,10 +24,7 @@ from .task_step import output_channels, task_train_step
 
 
 @dataclass
-class DetectorRow:
-    model: str
-    shape: str
-    params_m: float
+class DetectorRow(RowKey):
     train_ms: Optional[float] = None
     images_per_s: Optional[float] = None
     train_peak_mb: Optional[float] = None
