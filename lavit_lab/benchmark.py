@@ -329,12 +329,13 @@ def to_csv(rows: Sequence[Row], peak: float) -> str:
 _RUNS_OF = {'forward_ms': 'forward_runs', 'train_ms': 'train_runs'}  # kept per-round times
 
 
-def ratio(rows: Sequence, num: str, den: str, shape: str, key: str) -> Optional[float]:
-    """``key`` of model ``num`` over model ``den`` at ``shape`` (None if either is missing);
-    rows of :class:`Row` or ``DetectorRow``. A time whose interleaved runs the rows keep
-    (``forward_ms`` -> ``forward_runs``, ``train_ms`` -> ``train_runs``): the median of the
-    per-round ratios (the two runs of a round are seconds apart, so a machine's slow drifts
-    cancel), not the ratio of the medians."""
+def ratio_rounds(rows: Sequence, num: str, den: str, shape: str, key: str
+                 ) -> Optional[List[float]]:
+    """``key`` of model ``num`` over model ``den`` at ``shape``, one value per interleaved
+    round where the rows keep their runs (``forward_ms`` -> ``forward_runs``, ``train_ms`` ->
+    ``train_runs``; the two runs of a round are seconds apart, so a machine's slow drifts
+    cancel), else the one ratio of the values; None if either row or value is missing. Rows
+    of :class:`Row` or ``DetectorRow``."""
     by_name = {r.model: r for r in rows if r.shape == shape}
     a, b = by_name.get(num), by_name.get(den)
     if a is None or b is None or getattr(a, key) is None or not getattr(b, key):
@@ -343,8 +344,14 @@ def ratio(rows: Sequence, num: str, den: str, shape: str, key: str) -> Optional[
     runs_a, runs_b = (getattr(a, runs_key, None), getattr(b, runs_key, None)) if runs_key \
         else (None, None)
     if runs_a and runs_b and len(runs_a) == len(runs_b):
-        return statistics.median(x / y for x, y in zip(runs_a, runs_b))
-    return getattr(a, key) / getattr(b, key)
+        return [x / y for x, y in zip(runs_a, runs_b)]
+    return [getattr(a, key) / getattr(b, key)]
+
+
+def ratio(rows: Sequence, num: str, den: str, shape: str, key: str) -> Optional[float]:
+    """The median of :func:`ratio_rounds` (not the ratio of the medians); None if missing."""
+    rounds = ratio_rounds(rows, num, den, shape, key)
+    return None if rounds is None else statistics.median(rounds)
 
 
 def precision_suffix(precision: str) -> str:

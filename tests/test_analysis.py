@@ -240,6 +240,22 @@ def test_latency_ratio_is_the_median_of_paired_rounds():
     assert ratio([a, b], 'a', 'missing', '64', 'forward_ms') is None
 
 
+def test_benchmark_ratio_table_gives_the_median_and_range_of_the_rounds():
+    from lavit_lab.benchmark import Row
+    spec = importlib.util.spec_from_file_location('benchmark_tool', 'tools/benchmark.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ours = Row('pvtv2_b2', '224', 1.0, forward_ms=3.0, forward_runs=[3.0, 2.0, 9.0],
+               gflops=2.0)
+    timm = Row('timm_pvtv2_b2', '224', 1.0, forward_ms=4.0, forward_runs=[4.0, 4.0, 10.0],
+               gflops=2.0)
+    summary = [('ours / timm forward', 'pvtv2_b2', 'timm_pvtv2_b2', 'forward_ms'),
+               ('ours / timm FLOPs', 'pvtv2_b2', 'timm_pvtv2_b2', 'gflops')]
+    table = tool.ratio_table(summary, [ours, timm], ['224'], '')
+    assert '| ours / timm forward | 224 | 0.75x | 0.50-0.90x (3 rounds) |' in table
+    assert '| ours / timm FLOPs | 224 | 1.00x | - |' in table
+
+
 def test_benchmark_mixed_precision_rows_run_under_autocast():
     """bf16 rows: named ``model [bf16]``, their linear layers compute in bf16 (autocast, as
     mmengine's AmpOptimWrapper), the training step runs; an unknown precision is refused."""

@@ -14,12 +14,13 @@ model.backbone), or a dict literal. Timings are interleaved across models, so ra
 rows of one run are meaningful; compare absolute times only across runs on the same machine.
 """
 import argparse
+import statistics
 import os
 import sys
 
 import torch
 
-from lavit_lab.benchmark import (PRECISIONS, SHAPES, precision_suffix, ratio,
+from lavit_lab.benchmark import (PRECISIONS, SHAPES, precision_suffix, ratio_rounds,
                                  run_benchmark, to_csv, to_markdown)
 from lavit_lab.detector_benchmark import detector_markdown, run_detector_benchmark
 from lavit_mm.models.model_spec import PRESETS
@@ -41,6 +42,15 @@ SUMMARY = [  # (what, numerator, denominator, measure)
     ('LaViT-S lite / PVT-S FLOPs', 'lavit_s_lite', 'pvt_s', 'gflops'),
     ('ours / mmdet PVT-S forward latency', 'pvt_s', 'mmdet_pvt_s', 'forward_ms'),
     ('ours / mmdet Swin-T forward latency', 'swin_t', 'mmdet_swin_t', 'forward_ms'),
+    ('ours / mmdet Swin-T training step', 'swin_t', 'mmdet_swin_t', 'train_ms'),
+    ('ours / timm PVTv2-b2 forward latency', 'pvtv2_b2', 'timm_pvtv2_b2', 'forward_ms'),
+    ('ours / timm PVTv2-b2 training step', 'pvtv2_b2', 'timm_pvtv2_b2', 'train_ms'),
+    ('ours / timm PVTv2-b2 train peak memory', 'pvtv2_b2', 'timm_pvtv2_b2', 'train_peak_mb'),
+    ('ours / timm Swin-T forward latency', 'swin_t', 'timm_swin_t', 'forward_ms'),
+    ('ours / timm Swin-T training step', 'swin_t', 'timm_swin_t', 'train_ms'),
+    ('ours / timm Swin-T train peak memory', 'swin_t', 'timm_swin_t', 'train_peak_mb'),
+    ('LaViT-S / timm PVTv2-b2 forward latency', 'lavit_s', 'timm_pvtv2_b2', 'forward_ms'),
+    ('LaViT-S / timm PVTv2-b2 training step', 'lavit_s', 'timm_pvtv2_b2', 'train_ms'),
     ('LaViT-S with_cp / without, train peak memory', 'lavit_s (with_cp)', 'lavit_s',
      'train_peak_mb'),
     ('PVT-S with_cp / without, train peak memory', 'pvt_s (with_cp)', 'pvt_s', 'train_peak_mb'),
@@ -62,12 +72,16 @@ def ratio_table(summary, rows, shapes, suffix: str) -> str:
     lines = []
     for what, num, den, key in summary:
         for shape in shapes:
-            value = ratio(rows, num + suffix, den + suffix, shape, key)
-            if value is not None:
-                lines.append(f'| {what} | {shape} | {value:.2f}x |')
+            rounds = ratio_rounds(rows, num + suffix, den + suffix, shape, key)
+            if rounds is not None:
+                spread = (f'{min(rounds):.2f}-{max(rounds):.2f}x ({len(rounds)} rounds)'
+                          if len(rounds) > 1 else '-')
+                lines.append(f'| {what} | {shape} | {statistics.median(rounds):.2f}x | '
+                             f'{spread} |')
     if not lines:
         return ''
-    return '\n| ratio | input | value |\n|---|---|---|\n' + '\n'.join(lines) + '\n'
+    return ('\n| ratio | input | median of the rounds | range |\n|---|---|---|---|\n'
+            + '\n'.join(lines) + '\n')
 
 
 def main(argv=None):
