@@ -73,7 +73,7 @@ stamp_of_inputs() {
   } | sha256sum | cut -d' ' -f1
 }
 STAMP_FILE=$VENV/.lavit_mm_setup_stamp
-CHECK='import mmcv, mmcv.ops, mmdet, mmseg, mmpretrain, lavit_mm, lavit_lab; from mmcv.ops import nms'
+CHECK='import mmcv, mmcv.ops, mmdet, mmseg, mmpretrain, lavit_mm, lavit_mm_lab; from mmcv.ops import nms'
 # With a GPU, the compiled CUDA kernels must run as well: a mmcv built without them imports
 # fine and fails only on the first CUDA tensor.
 CUDA_CHECK='

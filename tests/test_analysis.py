@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from lavit_lab import attention as A
-from lavit_lab.complexity import count_params
-from lavit_lab.benchmark import (count_flops, parse_shape, peak_step_memory, ratio,
-                                 run_benchmark, to_csv, to_markdown)
+from lavit_mm_lab import attention as A
+from lavit_mm_lab.complexity import count_params
+from lavit_mm_lab.benchmark import (count_flops, parse_shape, peak_step_memory, ratio,
+                                    run_benchmark, to_csv, to_markdown)
 from lavit_mm.models import LaViT, Swin
 from lavit_mm.models.model_spec import build_backbone, parse_model_spec
 
@@ -233,7 +233,7 @@ def test_peak_memory_is_not_shifted_by_memory_freed_between_measurements():
 
 
 def test_latency_ratio_is_the_median_of_paired_rounds():
-    from lavit_lab.benchmark import Row
+    from lavit_mm_lab.benchmark import Row
     a = Row('a', '64', 1.0, forward_ms=2.0, forward_runs=[1.0, 2.0, 10.0])
     b = Row('b', '64', 1.0, forward_ms=2.0, forward_runs=[2.0, 4.0, 20.0])  # drift: x10
     assert ratio([a, b], 'a', 'b', '64', 'forward_ms') == pytest.approx(0.5)
@@ -241,7 +241,7 @@ def test_latency_ratio_is_the_median_of_paired_rounds():
 
 
 def test_benchmark_ratio_table_gives_the_median_and_range_of_the_rounds():
-    from lavit_lab.benchmark import Row
+    from lavit_mm_lab.benchmark import Row
     spec = importlib.util.spec_from_file_location('benchmark_tool', 'tools/benchmark.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
@@ -259,7 +259,7 @@ def test_benchmark_ratio_table_gives_the_median_and_range_of_the_rounds():
 def test_benchmark_mixed_precision_rows_run_under_autocast():
     """bf16 rows: named ``model [bf16]``, their linear layers compute in bf16 (autocast, as
     mmengine's AmpOptimWrapper), the training step runs; an unknown precision is refused."""
-    from lavit_lab.benchmark import check_precision, train_step_fns
+    from lavit_mm_lab.benchmark import check_precision, train_step_fns
     model = build_backbone(parse_model_spec(NARROW_SPEC)[1])
     seen = []
     model.stages[0].blocks[0].attn.proj.register_forward_hook(
@@ -299,8 +299,8 @@ def test_benchmark_compiled_rows_are_the_same_network_compiled():
 
 @pytest.mark.slow
 def test_detector_rows_swap_the_backbone_and_time_the_whole_train_step():
-    from lavit_lab.detector_benchmark import (detector_config, detector_markdown,
-                                              run_detector_benchmark)
+    from lavit_mm_lab.detector_benchmark import (detector_config, detector_markdown,
+                                                 run_detector_benchmark)
     lavit = dict(type='lavit_mm.LaViT', arch=NARROW)
     cfg = detector_config('configs/retinanet_lavit_s.py', lavit)
     assert cfg.model.neck.in_channels == NARROW['embed_dims']
@@ -337,7 +337,7 @@ def _similarity_rows(name, adjacent, entropy, kinds):
 
 
 def test_attention_over_seeds_groups_labels_and_takes_mean_and_std(tmp_path):
-    from lavit_lab.attention_seeds import summarize_over_seeds
+    from lavit_mm_lab.attention_seeds import summarize_over_seeds
     kinds = ['VA', 'VA', 'LA']
     rows = (_similarity_rows('A/0', [0.2, 0.9], [0.5, 0.6, 1.0], kinds)
             + _similarity_rows('A/1', [0.4, 0.7], [0.7, 0.6, 0.9], kinds)
@@ -382,10 +382,10 @@ def test_analysis_never_changes_the_model(which):
     """Every analysis entry point on a model in training mode (a frozen stage in eval mode
     inside it, re-attention's BatchNorm, LSA): its state, dtypes and every module's training
     flag are what they were."""
-    from lavit_lab import count_flops, count_params
-    from lavit_lab.attention import (collect_attention, cross_head_similarity,
-                                     dp_diagnosis, normalized_entropy,
-                                     query_attention_map, similarity_rows)
+    from lavit_mm_lab import count_flops, count_params
+    from lavit_mm_lab.attention import (collect_attention, cross_head_similarity,
+                                        dp_diagnosis, normalized_entropy,
+                                        query_attention_map, similarity_rows)
     from lavit_mm.models import LaViT, LaViTPlain
     from tests.helpers import narrow_arch
     torch.manual_seed(0)

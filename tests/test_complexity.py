@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lavit_lab import ClassificationForm, count_flops, count_params
+from lavit_mm_lab import ClassificationForm, count_flops, count_params
 from lavit_mm.models import PVT, LaViT, Swin
 
 PAPERS = {  # params (M), GFLOPs at 224

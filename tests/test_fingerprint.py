@@ -1,7 +1,7 @@
 """The refactor check (tools/analysis/fingerprint.py) is reproducible and sees one bit."""
 import torch
 
-from lavit_lab.fingerprint import CONFIGS, compare, fingerprint
+from lavit_mm_lab.fingerprint import CONFIGS, compare, fingerprint
 
 
 def test_the_same_code_gives_the_same_bits_and_a_changed_bit_is_named():

@@ -235,8 +235,8 @@ def test_refusals_of_the_plain_vit_and_of_windows():
 def test_the_default_rule_skips_forms_that_copy_or_go_uniform(tmp_path):
     import json
 
-    from lavit_lab.la_forms import (FORMS, choose_default, form_rows, la_layer_means,
-                                    parse_run_name, read_top1, runs_missing)
+    from lavit_mm_lab.la_forms import (FORMS, choose_default, form_rows, la_layer_means,
+                                       parse_run_name, read_top1, runs_missing)
     assert parse_run_name('vit18_dense_linear_corrected_fashion_mnist') == (
         'vit18', ('dense', 'linear', 'corrected'))
     with pytest.raises(ValueError, match='is not named'):

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 import torch
 
-from lavit_lab.benchmark import run_benchmark
+from lavit_mm_lab.benchmark import run_benchmark
 from lavit_mm.apis import build_inferencer, full_checkpoint_unpickling
 from lavit_mm.apis.export import build_target
 from lavit_mm.rng import seeded

@@ -213,8 +213,8 @@ def test_option_values_are_checked_as_the_hierarchical_backbones_check_them(kw, 
 
 
 def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
-    from lavit_lab.attention import (collect_attention, cross_layer_similarity,
-                                     query_attention_map)
+    from lavit_mm_lab.attention import (collect_attention, cross_layer_similarity,
+                                        query_attention_map)
     model = randomize(LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32,
                                  patch_size=4, lsa=True), scale=0.3)  # attention not uniform
     for la in model.la_layers:

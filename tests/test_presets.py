@@ -5,7 +5,7 @@ the paper prints 3.4M, where the released b0, counted the same way with its 1000
 has 3.7M, as timm's model card states too)."""
 import pytest
 
-from lavit_lab import ClassificationForm, count_flops, count_params
+from lavit_mm_lab import ClassificationForm, count_flops, count_params
 from lavit_mm.models import LaViT, PVTv2
 
 PAPER = {  # arch: (params M, GFLOPs) of the LaViT paper's table

@@ -353,7 +353,7 @@ def test_loss_drloc_in_classification_detection_and_segmentation():
 def test_analysis_sees_the_attention_the_layers_use(attention):
     """LSA's own key carries no probability in the analysed maps; re-attention's maps are
     the module's output, not the softmax of the logits."""
-    from lavit_lab.attention import collect_attention
+    from lavit_mm_lab.attention import collect_attention
     model = build_narrow(attention=attention, lsa=True)
     x = torch.randn(1, 3, 64, 64)
     va = collect_attention(model, x)[3][0]  # stage 4: sr 1 / one window, VA
@@ -370,7 +370,7 @@ def test_analysis_sees_the_attention_the_layers_use(attention):
 
 
 def test_entropy_does_not_apply_to_reattention_maps():
-    from lavit_lab.attention import LayerAttention, normalized_entropy
+    from lavit_mm_lab.attention import LayerAttention, normalized_entropy
     probs = torch.full((1, 1, 2, 4), 0.25)
     layer = LayerAttention(0, 0, 'VA', probs, (1, 2), (2, 2), torch.arange(2))
     assert normalized_entropy(layer) == pytest.approx(1.0)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from lavit_mm.apis import (build_runner, dump_predictions, enable_prediction_drawing, enable_tta,
                            infer_images)
-from lavit_lab.compare import plot_run
+from lavit_mm_lab.compare import plot_run
 from lavit_mm.apis.publish import publish_checkpoint
 from lavit_mm.datasets.synthetic_ade import ADE_IDS
 from lavit_mm.datasets.synthetic_imagenet import CLS_CLASSES

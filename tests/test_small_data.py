@@ -15,9 +15,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from lavit_lab.compare import (LOCK, RESULT, aggregate, build_model, compare,
-                               load_with_options, plot_curves, plot_runs, read_scalars,
-                               run_once, smoothed, to_markdown, train_run, write_csv)
+from lavit_mm_lab.compare import (LOCK, RESULT, aggregate, build_model, compare,
+                                  load_with_options, plot_curves, plot_runs, read_scalars,
+                                  run_once, smoothed, to_markdown, train_run, write_csv)
 from lavit_mm.apis import build_runner
 from lavit_mm.datasets.fashion_mnist import FILES, prepare_fashion_mnist
 from lavit_mm.models.backbones import LaViT, PVT, Swin

@@ -22,9 +22,9 @@ import sys
 import numpy as np
 import torch
 
-from lavit_lab.attention import collect_attention, dp_diagnosis, similarity_rows
-from lavit_lab.attention_plots import (plot_cross_layer_heatmaps, plot_head_similarity,
-                                       plot_overlays, plot_similarity_curves)
+from lavit_mm_lab.attention import collect_attention, dp_diagnosis, similarity_rows
+from lavit_mm_lab.attention_plots import (plot_cross_layer_heatmaps, plot_head_similarity,
+                                          plot_overlays, plot_similarity_curves)
 from lavit_mm.models.model_spec import (PRESETS, build_backbone, config_backbone,
                                         parse_model_spec)
 from lavit_mm.apis import full_checkpoint_unpickling

@@ -20,9 +20,9 @@ import sys
 
 import torch
 
-from lavit_lab.benchmark import (PRECISIONS, SHAPES, precision_suffix, ratio_rounds,
-                                 run_benchmark, to_csv, to_markdown)
-from lavit_lab.detector_benchmark import detector_markdown, run_detector_benchmark
+from lavit_mm_lab.benchmark import (PRECISIONS, SHAPES, precision_suffix, ratio_rounds,
+                                    run_benchmark, to_csv, to_markdown)
+from lavit_mm_lab.detector_benchmark import detector_markdown, run_detector_benchmark
 from lavit_mm.models.model_spec import PRESETS
 
 DEFAULT_MODELS = ['lavit_s', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'lavit1_s', 'lavit1_s_ks2',

@@ -8,7 +8,7 @@ per run.
 import argparse
 import json
 
-from lavit_lab.compare import evaluations, plot_runs, read_scalars
+from lavit_mm_lab.compare import evaluations, plot_runs, read_scalars
 
 
 def main():

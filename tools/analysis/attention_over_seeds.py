@@ -12,8 +12,8 @@ import argparse
 import csv
 import sys
 
-from lavit_lab.attention_seeds import (plot_adjacent_over_seeds, summarize_over_seeds,
-                                       summary_markdown)
+from lavit_mm_lab.attention_seeds import (plot_adjacent_over_seeds, summarize_over_seeds,
+                                          summary_markdown)
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ import argparse
 import os.path as osp
 import sys
 
-from lavit_lab.compare import compare, plot_curves, to_markdown, write_csv
+from lavit_mm_lab.compare import compare, plot_curves, to_markdown, write_csv
 
 
 def main():

@@ -11,7 +11,7 @@ import argparse
 import os.path as osp
 import sys
 
-from lavit_lab.compare import evaluations, train_and_read
+from lavit_mm_lab.compare import evaluations, train_and_read
 
 
 def main():

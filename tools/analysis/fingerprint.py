@@ -1,5 +1,5 @@
 """Bit-for-bit check of a refactor: outputs, losses, gradients and state of every backbone
-configuration after one seeded training step (``lavit_lab/fingerprint.py``).
+configuration after one seeded training step (``lavit_mm_lab/fingerprint.py``).
 
     python tools/analysis/fingerprint.py --out before.pt       # on the commit before
     python tools/analysis/fingerprint.py --compare before.pt   # on the change
@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from lavit_lab.fingerprint import CONFIGS, compare, fingerprint
+from lavit_mm_lab.fingerprint import CONFIGS, compare, fingerprint
 
 
 def main():

@@ -8,7 +8,7 @@
 """
 import argparse
 
-from lavit_lab import ClassificationForm, count_flops, count_params
+from lavit_mm_lab import ClassificationForm, count_flops, count_params
 from lavit_mm.registry import MODELS
 
 DEFAULT = ['LaViT:tiny', 'LaViT:small', 'LaViT:base', 'PVTv2:b0', 'PVTv2:b1', 'PVTv2:b2',

@@ -10,10 +10,10 @@ import argparse
 import csv
 import sys
 
-from lavit_lab.attention_seeds import summarize_over_seeds
-from lavit_lab.la_forms import (FORMS, MODELS, SEEDS, choose_default, form_label,
-                                form_rows, la_layer_means, read_top1, runs_missing,
-                                table_markdown)
+from lavit_mm_lab.attention_seeds import summarize_over_seeds
+from lavit_mm_lab.la_forms import (FORMS, MODELS, SEEDS, choose_default, form_label,
+                                   form_rows, la_layer_means, read_top1, runs_missing,
+                                   table_markdown)
 
 
 def main(argv=None):

@@ -27,10 +27,10 @@ from typing import Callable, Tuple
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from lavit_lab.benchmark import parse_shape, rotated, timed_ms, train_step_fns
+from lavit_mm_lab.benchmark import parse_shape, rotated, timed_ms, train_step_fns
 from lavit_mm.models.model_spec import build_backbone, parse_keywords, parse_model_spec
-from lavit_lab.compare import load_with_options
-from lavit_lab.task_step import task_train_step
+from lavit_mm_lab.compare import load_with_options
+from lavit_mm_lab.task_step import task_train_step
 
 
 def config_step(spec: str, batch: int, hw: Tuple[int, int]) -> Callable[[], None]:
