@@ -14,6 +14,7 @@ from typing import Dict, List
 import torch
 
 from lavit_mm.models.model_spec import build_backbone
+from lavit_mm.rng import keeps_global_rng
 
 _SRA = dict(embed_dims=[16, 32, 48, 64], depths=[2, 3, 3, 2], num_heads=[1, 2, 3, 4],
             mlp_ratios=[2, 2, 2, 2], sr_ratios=[4, 2, 1, 1], num_va=[2, 2, 1, 1])
@@ -84,6 +85,7 @@ def _step(cfg: dict, seed: int = 0) -> Dict[str, torch.Tensor]:
     return record
 
 
+@keeps_global_rng  # seeds each configuration; the caller's random state is kept
 def fingerprint(names=None) -> Dict[str, Dict[str, torch.Tensor]]:
     """``{configuration: record}`` of :data:`CONFIGS` (or those of ``names``)."""
     return {name: _step(CONFIGS[name]) for name in (names or CONFIGS)}

@@ -57,6 +57,11 @@ class StageSpec:
         return self.block_type != 'conv' and index >= self.num_va
 
 
+def default_patch_sizes(num_stages: int) -> List[int]:
+    """An arch's patch sizes when it names none: 4, then 2 for every later stage."""
+    return [4] + [2] * (num_stages - 1)
+
+
 def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
                  stage_keys: Sequence[str] = (), arch_keys: Sequence[str] = (),
                  kind: str = 'sra') -> Tuple[dict, List[StageSpec]]:
@@ -74,7 +79,7 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
     if not isinstance(arch, dict):
         raise TypeError(f'{owner}: arch must be a preset name or a dict, got {type(arch)}')
     arch = copy.deepcopy(arch)
-    arch.setdefault('patch_sizes', [4] + [2] * (len(arch.get('depths', [])) - 1))
+    arch.setdefault('patch_sizes', default_patch_sizes(len(arch.get('depths', []))))
     arch.setdefault('num_va', list(arch.get('depths', [])))
     arch_keys = tuple(arch_keys) + COMMON_ARCH_KEYS
     unknown = sorted(set(arch) - set(keys) - set(arch_keys))

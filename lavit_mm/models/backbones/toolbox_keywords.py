@@ -20,13 +20,15 @@ an absolute position table: beside the toolbox's architecture keywords it is dro
 toolbox ignores it (no table); alone, in our spelling, it is refused there by name.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Tuple, Union
+from typing import Callable, Dict, Optional, Tuple, Union
+
+from .spec import default_patch_sizes
 
 Arch = Union[str, dict, None]  # None: not given
 
 
 def _as_list(value):
-    return [v for v in value] if isinstance(value, (list, tuple)) else value
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 # --------------------------------------------------------------------- mmdet's PVT keywords
@@ -131,30 +133,33 @@ class ToolboxSpelling:
         kwargs = dict(kwargs)
         given = {k: _as_list(kwargs.pop(k)) for k in list(kwargs) if k in self.defaults}
         self._check_fixed(owner, kwargs, drop=bool(given))
-        if not given:
-            arch = default_arch if arch is None else arch
-        elif arch is None:
+        if given and arch is None:
             if not builds:
                 raise ValueError(self._name_a_preset(owner, given, presets))
             try:
                 arch = {**self.arch_parts, **self.to_arch({**self.defaults, **given})}
             except ValueError as err:
                 raise ValueError(f'{owner}: {err}') from None
+            resolved = arch
         else:
-            self._check_agreement(owner, arch, given, presets)
-        resolved = presets.get(arch.lower(), {}) if isinstance(arch, str) else arch
+            arch = default_arch if arch is None else arch
+            resolved = presets.get(arch.lower()) if isinstance(arch, str) else arch
+            if given:
+                self._check_agreement(owner, arch, resolved, given)
         if given and 'pretrain_img_size' in kwargs and not kwargs.get(
-                'use_abs_pos_embed', resolved.get('use_abs_pos_embed', self.position_table)):
+                'use_abs_pos_embed', (resolved or {}).get('use_abs_pos_embed',
+                                                          self.position_table)):
             # a toolbox config's keyword that sizes only the position table, which is off:
             # dropped as the toolbox drops it (in our own spelling it is refused by name)
             kwargs.pop('pretrain_img_size')
         return arch, kwargs
 
-    def _check_agreement(self, owner: str, arch: Union[str, dict], given: dict,
-                         presets: dict) -> None:
-        resolved = presets.get(arch.lower()) if isinstance(arch, str) else arch
+    def _check_agreement(self, owner: str, arch: Union[str, dict], resolved: Optional[dict],
+                         given: dict) -> None:
+        """Each given keyword must state what ``resolved`` (``arch``'s dict; None for an
+        unknown preset, which the backbone names) already is."""
         if resolved is None:
-            return  # an unknown preset: the backbone names it
+            return
         stated = self._stated(resolved)
         for key, value in given.items():
             if value != stated.get(key):
@@ -166,7 +171,7 @@ class ToolboxSpelling:
     def _stated(self, arch: dict) -> dict:
         """The toolbox keywords' values for ``arch``."""
         return self.of_arch(dict(arch, patch_sizes=arch.get(
-            'patch_sizes', [4] + [2] * (len(arch['depths']) - 1))))
+            'patch_sizes', default_patch_sizes(len(arch['depths'])))))
 
     def _check_fixed(self, owner: str, kwargs: dict, drop: bool) -> None:
         """Refuses a fixed keyword at another value; at its value it states the model we
