@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from lavit_mm.models import PVT, LaViT, PVTv2, Swin
-from lavit_mm.models.backbones import stage as stage_module
+from lavit_mm.models.backbones import base as blocks_module
 from lavit_mm.models.backbones.hierarchical import HierarchicalViT
 from lavit_mm.models.backbones.pvtv2 import V2_PARTS
 from lavit_mm.models.layers import (ATTENTION_KINDS, AttentionBase, AttentionKind,
@@ -42,6 +42,7 @@ class GlobalAttention(AttentionBase):
 class GlobalKind(AttentionKind):
     name = 'test-global'  # options: KindOptions (patch_padding)
     cross_stage_residual = True  # global attention nests across stages
+    lavit_presets = {'narrow': narrow_arch('window', num_va=[2, 3, 3, 2])}  # its named preset
 
     def vanilla(self, args, stage, index):
         return GlobalAttention(args)
@@ -50,14 +51,12 @@ class GlobalKind(AttentionKind):
 @pytest.fixture
 def global_kind():
     register_attention_kind(GlobalKind)
-    LaViT.kind_arch_zoos[GlobalKind.name] = {  # the kind's own named preset
-        'narrow': narrow_arch('window', num_va=[2, 3, 3, 2])}
     yield GlobalKind
-    del ATTENTION_KINDS[GlobalKind.name], LaViT.kind_arch_zoos[GlobalKind.name]
+    del ATTENTION_KINDS[GlobalKind.name]
 
 
 def test_a_new_kind_takes_a_named_preset_and_the_cross_stage_residual(global_kind):
-    """No code outside the kind's file knows it: its preset comes from LaViT's per-kind zoo,
+    """No code outside the kind's file knows it: its preset comes from the kind's own zoo,
     the residual's extension reaches its first layers, zero-initialised (same outputs), and
     a trained residual changes the attention of each stage's first layer."""
     torch.manual_seed(0)
@@ -168,12 +167,12 @@ def _fingerprint(model, monkeypatch):
     with torch.no_grad():
         evaluated = model.eval()(x)
     calls = []
-    real = stage_module.cp.checkpoint
-    monkeypatch.setattr(stage_module.cp, 'checkpoint',
+    real = blocks_module.cp.checkpoint
+    monkeypatch.setattr(blocks_module.cp, 'checkpoint',
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     torch.manual_seed(1)
     trained = model.train()(x)
-    monkeypatch.setattr(stage_module.cp, 'checkpoint', real)
+    monkeypatch.setattr(blocks_module.cp, 'checkpoint', real)
     aux = {k: float(v.detach()) for k, v in model.aux_losses().items()}
     try:
         with torch.no_grad():

@@ -264,13 +264,13 @@ def test_lavit_loads_official_pvtv2_weights_end_to_end(tmp_path):
     unused, and their Theta/Psi and the cross-stage maps keep their identity/zero init."""
     import subprocess
     import sys
-    from lavit_mm.models.backbones.lavit import less_attention
+    from lavit_mm.models.layers.kind import with_less_attention
     src, dst = tmp_path / 'pvt_v2_b0.pth', tmp_path / 'pvt_v2_b0_ours.pth'
     state = official_pvtv2_b0_state()
     torch.save(state, src)
     subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', 'pvtv2-official',
                     str(src), str(dst)], check=True)
-    model = LaViT(arch=less_attention(PVTv2.arch_zoo['b0']))
+    model = LaViT(arch=with_less_attention(PVTv2.arch_zoo['b0']))
     report = load_pretrained(model, str(dst))
     la = [f'stages.{i}.blocks.{j}' for i, s in enumerate(model.stages)
           for j, b in enumerate(s.blocks) if b.is_less_attention]

@@ -13,7 +13,8 @@ from lavit_mm.models import PVT, LaViT, Swin
 from lavit_mm.models.layers import (DenseRelativeLocalization, LayerArgs, LayerOptions, MBConv,
                                     ReAttention, SRAttention, WindowAttention)
 from lavit_mm.models.layers.embed import PatchEmbed, ShiftedPatchProjection
-from lavit_mm.models.layers.locality import OWN_KEY_LOGIT, own_cell_blocked
+from lavit_mm.models.layers.locality import OWN_KEY_LOGIT
+from lavit_mm.models.layers.sra import own_cell_blocked
 from tests.helpers import build_narrow, narrow_arch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

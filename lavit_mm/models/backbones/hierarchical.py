@@ -9,21 +9,20 @@ this with ``num_va == depths`` and no cross-stage residual.
 """
 import math
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..aux_loss import ForwardContext
 from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, DPLossOptions
-from ..layers.cross_stage import DEFAULT_RANK
 from ..layers.options import check_range
-from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
+from .base import LessAttentionBackbone
 from .conv_stage import ConvStage
-from .inputs import assert_finite, check_images, check_init_cfg, outputs_for_empty_batch
+from .inputs import assert_finite
 from .remedies import Remedies
-from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
+from .weights import init_linear_or_layer_norm
 from .spec import StageSpec, resolve_arch, with_stage_types
 from .stage import Stage
 
@@ -33,7 +32,7 @@ def _given(**options) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
+class HierarchicalViT(LessAttentionBackbone):
     """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
 
     Options come as flat keywords and are parsed once into typed sets: the attention kind's
@@ -89,7 +88,6 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         **kind_options: the attention kind's options (see above).
     """
     arch_zoo: Dict[str, dict] = {}
-    default_dp_loss_weight = 0.
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -120,8 +118,8 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
                  init_cfg: Optional[dict] = None,
                  **kind_options):
         name = type(self).__name__
-        check_init_cfg(name, init_cfg)
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg, frozen_stages=frozen_stages, with_cp=with_cp,
+                         check_finite=check_finite)
         self.attention = attention
         remedies = Remedies.parse(name, _given(spt=spt, stage_types=stage_types,
                                                drloc_weight=drloc_weight,
@@ -132,8 +130,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         cross_stage_residual = self._cross_stage_residual(name, kind, cross_stage_residual)
         self._check_common(name, in_channels, out_indices, frozen_stages, dict(
             drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, drop_path_rate=drop_path_rate))
-        self.in_channels, self.frozen_stages, self.norm_eval = in_channels, frozen_stages, norm_eval
-        self.with_cp, self.check_finite = with_cp, check_finite
+        self.in_channels, self.norm_eval = in_channels, norm_eval
         self.num_features = [s.embed_dims for s in self.stage_specs]
         parts = {option: bool(self.arch.get(option, False)) if value is None else value
                  for option, value in (('overlap_patch_embed', overlap_patch_embed),
@@ -149,17 +146,13 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         if norm_eval and not any(isinstance(m, _BatchNorm) for m in self.modules()):
             raise ValueError(f'{name}: norm_eval keeps BatchNorm layers in eval mode and this '
                              f'backbone has none (norm_cfg={norm_cfg}): remove it')
-        if any(s.num_la for s in self.stage_specs):
-            # training steps taken, for the DP loss's sampling: in checkpoints, so a resumed
-            # run samples what the uninterrupted one would have
-            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
+        self._register_dp_step()
         self.drloc = None
         if remedies.drloc_weight:
             self.drloc = DenseRelativeLocalization(self.stage_specs[-1].embed_dims,
                                                    remedies.drloc_pairs or 64)
             self.register_buffer('drloc_step', torch.zeros((), dtype=torch.long))
-        self._aux_losses: Dict[str, torch.Tensor] = {}
-        self._freeze_stages()
+        self._freeze()
 
     def _build_stages(self, kind, remedies: Remedies, cross_stage_residual: bool, *,
                       in_channels: int, norm_stages: set, common: dict, drop_path_rate: float,
@@ -169,7 +162,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         specs, name, norm_cfg = self.stage_specs, type(self).__name__, common['norm_cfg']
         layer_args = kind.layer_args(**common)
         dpr = torch.linspace(0, drop_path_rate, sum(s.depth for s in specs)).tolist()
-        rank = getattr(kind.options, 'cross_stage_rank', DEFAULT_RANK)
+        rank = kind.cross_stage_rank()
         stages = nn.ModuleList()
         stride, prev_attention, channels, start = 1, None, in_channels, 0
         for i, spec in enumerate(specs):
@@ -211,14 +204,14 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
                                         kind_cls.stage_keys, kind_cls.arch_keys, attention)
         self.stage_specs: List[StageSpec] = with_stage_types(specs, stage_types, name)
-        if not any(s.num_la for s in self.stage_specs):
-            la_names = DPLossOptions.la_names() + kind_cls.Options.la_names()
-            for option in dict(kind_options, **dp_options):
-                if option in la_names:
-                    raise ValueError(f'{name}: {option} configures Less-Attention layers and '
-                                     f'this arch has none (num_va == depths in every '
-                                     f'attention stage): remove it, or give an attention '
-                                     f'stage LA layers (num_va < depth)')
+        for i, spec in enumerate(self.stage_specs):
+            kind_cls.check_stage(name, i, spec)
+        la_names = DPLossOptions.la_names() + kind_cls.Options.la_names()
+        self._set_less_attention(
+            any(s.num_la for s in self.stage_specs),
+            [o for o in dict(kind_options, **dp_options) if o in la_names], dp_options,
+            where='this arch (num_va == depths in every attention stage)',
+            fix='give an attention stage LA layers (num_va < depth)')
         given = dict(kind_options)
         for key in kind_cls.arch_keys:  # an arch's own default for a kind option
             if key in self.arch and key not in given:
@@ -228,10 +221,6 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             raise ValueError(f'{name}: attention={kind.name!r} merges 2x2 patches after the '
                              f'first stage: patch_sizes after the first must be 2, got '
                              f'{[s.patch_size for s in self.stage_specs]}')
-        dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight,
-                                        **dp_options})
-        self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
-        self.dp_form = dp.dp_form
         return kind
 
     @staticmethod
@@ -242,9 +231,7 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
             raise ValueError(f'{name}: cross_stage_residual is not defined for attention='
                              f'{kind.name!r}: windows of consecutive stages do not nest '
                              f'(docs/design.md); set it False or use attention=\'sra\'')
-        if 'cross_stage_rank' in kind.given and not value:
-            raise ValueError(f'{name}: cross_stage_rank applies to the cross-stage residual, '
-                             f'which is off: remove it or set cross_stage_residual=True')
+        kind.check_cross_stage(value)
         return value
 
     def _check_common(self, name: str, in_channels, out_indices, frozen_stages,
@@ -325,86 +312,52 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
     def arch_zoo_for(cls, attention: str) -> Dict[str, dict]:
         return cls.arch_zoo
 
-    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
-        """(depth, number of depths) of a parameter, for layer-wise learning-rate decay
-        (mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` calls it; the lr scale is
-        ``rate ** (num - depth - 1)``). As mmpretrain's ViT/Swin: the first patch and
-        position embedding 0, block k (counted through the stages, VA and LA alike) k + 1,
-        a later stage's patch embedding with the last block before it (Swin's downsample),
-        a stage's cross-stage residual with its first block (the layer that uses it), a
-        stage's output norm with its last block; anything else (a DRLoc head, the task
-        model's neck/head) num - 1. An LA layer's Theta/Psi are its block's: they take the
-        place of its q/k. ``prefix``: the backbone's in the parameter names ('backbone.')."""
-        depths = [len(getattr(s, 'blocks', ())) for s in self.stages]
-        num = sum(depths) + 2
-        if not param_name.startswith(prefix):
-            return num - 1, num
-        match = re.match(r'stages\.(\d+)\.(\w+)(?:\.(\d+))?', param_name[len(prefix):])
+    def _num_blocks(self) -> int:
+        return sum(len(getattr(s, 'blocks', ())) for s in self.stages)
+
+    def _layer_depth(self, name: str) -> Optional[int]:
+        """A later stage's patch embedding goes with the last block before it (Swin's
+        downsample), a stage's cross-stage residual with its first block (the layer that
+        uses it), its output norm with its last block; a conv stem with the blocks before."""
+        match = re.match(r'stages\.(\d+)\.(\w+)(?:\.(\d+))?', name)
         if match is None:
-            return num - 1, num
+            return None
+        depths = [len(getattr(s, 'blocks', ())) for s in self.stages]
         stage, part = int(match[1]), match[2]
         before = sum(depths[:stage])
         if part == 'blocks' and match[3] is not None:
-            return before + int(match[3]) + 1, num
+            return before + int(match[3]) + 1
         if part == 'cross_stage':
-            return before + 1, num
+            return before + 1
         if part == 'norm':
-            return before + depths[stage], num
-        return before, num  # patch/position embedding, a conv stem
+            return before + depths[stage]
+        return before  # patch/position embedding, a conv stem
 
     def attention_blocks(self) -> List[List[nn.Module]]:
         """The transformer blocks per stage, as :meth:`attention_states` gives their
         attention (a conv stage has none): for analysis tools."""
         return [list(s.blocks) if isinstance(s, Stage) else [] for s in self.stages]
 
-    @property
-    def la_layers(self) -> List[nn.Module]:
-        """The Less-Attention layers, in forward order."""
-        return [b.attn for s in self.stages for b in s.blocks if b.is_less_attention]
-
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor):
-        """x: (B, C_in, H, W) -> the maps of ``out_indices``, (B, C_i, H_i, W_i) each. In
-        training, the DP loss is kept for :meth:`aux_losses`."""
-        name = type(self).__name__
-        check_images(name, x, self.training, self.check_finite)
-        if x.shape[0] == 0:
-            return outputs_for_empty_batch(self, x)
-        if self.training:
-            refuse_uncollected(name, self._aux_losses)
-        ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
-                             else None)
+    def _run(self, x: torch.Tensor, ctx: ForwardContext,
+             states: Optional[list] = None) -> tuple:
+        """x: (B, C_in, H, W) -> the maps of ``out_indices``, (B, C_i, H_i, W_i) each."""
         outs, state = [], None
         for i, stage in enumerate(self.stages):
+            stage_states = None if states is None else []
             x, out, state = stage(x, state, self.with_cp and self.training,
-                                  dp_inputs=ctx.dp_inputs)  # (B, C, H, W)
+                                  states=stage_states, dp_inputs=ctx.dp_inputs)
+            if states is not None:
+                states.append(stage_states)
             if self.check_finite:
                 assert_finite(out, f'the output of stage {i + 1}',
                               'lower the learning rate, clip gradients, or train in fp32')
             if i in self.out_indices:
                 outs.append(out)
         ctx.last_map = out
-        self._aux_losses = {}
-        if self.training:
-            self._aux_losses = self._compute_aux_losses(ctx)
         return tuple(outs)
 
-    def attention_states(self, x: torch.Tensor) -> List[list]:
-        """Every block's attention, per stage (factored :class:`AttentionState`; its
-        ``logits()`` materialises them): for analysis tools and tests."""
-        per_stage, state = [], None
-        for stage in self.stages:
-            states: list = []
-            x, _, state = stage(x, state, states=states)
-            per_stage.append(states)
-        return per_stage
-
     # ------------------------------------------------------------------ init / load
-    def init_weights(self):
-        self._init_from_scratch()
-        load_init_cfg(self)
-        self._is_init = True
-
     def _init_from_scratch(self):
         for m in self.modules():
             if init_linear_or_layer_norm(m):
@@ -419,20 +372,11 @@ class HierarchicalViT(ComputesAuxLossesMixin, BaseModule):
         # LA transforms stay the identity and the cross-stage mix stays zero (not reset above).
 
     # ------------------------------------------------------------------ train modes
-    def _freeze_stages(self):
+    def frozen_parts(self) -> List[nn.Module]:
+        """0: the first patch/position embedding; k >= 1: also stages 1..k entirely."""
         if self.frozen_stages < 0:
-            return
+            return []
         first = self.stages[0]
         frozen: List[nn.Module] = [first.patch_embed]
         frozen += [first.pos_embed] if first.pos_embed is not None else []
-        frozen += list(self.stages[:self.frozen_stages])
-        freeze(frozen)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        return frozen + list(self.stages[:self.frozen_stages])

@@ -5,38 +5,33 @@ Presets (our choice; the paper's depths and widths are not public, docs/design.m
   22.4M / 3.3, 39.6M / 6.1 as ImageNet classifiers at 224) on PVT v2's parts (overlapping
   patch embedding, depthwise conv in the MLP, no position table): PVTv2-b1/b2/b3 widths and
   heads, MLP ratio 4 in every stage, depths [2, 3, 2, 1] / b2's / b3's; stage 1 all Vanilla
-  Attention, later stages the first ceil(L/3) layers VA and the rest LA (:func:`less_attention`);
-  the cross-stage attention residual is on;
+  Attention, later stages the first ceil(L/3) layers VA and the rest LA
+  (``layers/kind.with_less_attention``); the cross-stage attention residual is on;
 - ``pvtv2-b0`` ... ``pvtv2-b5``: exactly PVT v2-b0 ... b5 (widths, depths, heads, MLP ratios,
   reductions, parts), with Less-Attention placed as in the paper-sized presets (stage 1 all
   VA, later stages a third VA): they take the PVT v2 ImageNet releases as they are, the LA
   layers keeping the value projections and starting Theta/Psi and the cross-stage maps fresh;
 - ``pvt1-tiny``/``pvt1-small``/``pvt1-base``: PVT v1-Tiny/Small/Medium with
   the first ceil(L/2) layers of stages 2-4 VA (12.6M / 1.90, 23.4M / 3.72, 41.9M / 6.43);
-- ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2);
+- ``attention='window'``: tiny/small/base with Swin-T/S/B widths, depths and heads, ceil(L/2)
+  (the window kind's ``lavit_presets``, ``layers/window.py``);
 - ``-32px`` forms of the sra presets and of window ``tiny``, for 28-64 px images (2x2
-  patches, smaller reductions/windows; see ``pvt.small_input``, ``swin.small_input_windows``).
+  patches, smaller reductions/windows; see ``pvt.small_input``,
+  ``layers/window.small_input_windows``).
 """
-import math
 
 from lavit_mm.registry import MODELS
 from ..layers import ATTENTION_KINDS
+from ..layers.kind import with_less_attention
 from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
 from .pvtv2 import PVTv2, pvtv2_arch
-from .swin import small_input_windows, swin_arch
-from .toolbox_keywords import MMDET_PVTV2, SWIN_TRANSFORMER
-
-
-def less_attention(arch: dict, va_share: int = 2) -> dict:
-    """Stage 1 all VA; in later stages the first ceil(L / va_share) layers VA, then LA."""
-    depths = arch['depths']
-    return dict(arch, num_va=[depths[0]] + [math.ceil(d / va_share) for d in depths[1:]])
+from .toolbox_keywords import SPELLINGS
 
 
 def paper_budget(depths) -> dict:
     """A paper-sized preset: PVTv2-b1..b3 widths and heads, MLP ratio 4, a third VA."""
-    return less_attention(pvtv2_arch(64, depths, mlp_ratios=(4, 4, 4, 4)), va_share=3)
+    return with_less_attention(pvtv2_arch(64, depths, mlp_ratios=(4, 4, 4, 4)), va_share=3)
 
 
 @MODELS.register_module()
@@ -64,28 +59,23 @@ class LaViT(HierarchicalViT):
         'base': paper_budget([3, 4, 18, 3]),
         'tiny-32px': small_input(paper_budget([2, 3, 2, 1])),
         'small-32px': small_input(paper_budget([3, 4, 6, 3])),
-        **{f'pvtv2-{b}': less_attention(arch, va_share=3)
+        **{f'pvtv2-{b}': with_less_attention(arch, va_share=3)
            for b, arch in PVTv2.arch_zoo.items() if not b.endswith('32px')},
-        'pvt1-tiny': less_attention(pvt_arch([2, 2, 2, 2])),
-        'pvt1-small': less_attention(pvt_arch([3, 4, 6, 3])),
-        'pvt1-base': less_attention(pvt_arch([3, 4, 18, 3])),
-        'pvt1-tiny-32px': less_attention(small_input(pvt_arch([2, 2, 2, 2]))),
-        'pvt1-small-32px': less_attention(small_input(pvt_arch([3, 4, 6, 3]))),
+        'pvt1-tiny': with_less_attention(pvt_arch([2, 2, 2, 2])),
+        'pvt1-small': with_less_attention(pvt_arch([3, 4, 6, 3])),
+        'pvt1-base': with_less_attention(pvt_arch([3, 4, 18, 3])),
+        'pvt1-tiny-32px': with_less_attention(small_input(pvt_arch([2, 2, 2, 2]))),
+        'pvt1-small-32px': with_less_attention(small_input(pvt_arch([3, 4, 6, 3]))),
     }
-    kind_arch_zoos = {'window': {
-        'tiny': less_attention(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
-        'small': less_attention(swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24])),
-        'base': less_attention(swin_arch(128, [2, 2, 18, 2], [4, 8, 16, 32])),
-        'tiny-32px': less_attention(small_input_windows(swin_arch(96, [2, 2, 6, 2],
-                                                                  [3, 6, 12, 24]))),
-    }}  # presets of the other kinds, by kind ('sra': ``arch_zoo``)
 
     def __init__(self, arch=None, attention='sra', norm_after_stage=True, **kwargs):
-        # mmdet's/mmseg's keywords, as in their configs, must agree with the preset
-        spelling = SWIN_TRANSFORMER if attention == 'window' else MMDET_PVTV2
-        arch, kwargs = spelling.read('LaViT', arch, kwargs, 'small',
-                                     self.arch_zoo_for(attention), builds=False)
         kind = ATTENTION_KINDS.get(attention)
+        spelling = SPELLINGS.get(getattr(kind, 'toolbox_keywords', None))
+        if spelling is not None:  # mmdet's/mmseg's keywords must agree with the preset
+            arch, kwargs = spelling.read('LaViT', arch, kwargs, 'small',
+                                         self.arch_zoo_for(attention), builds=False)
+        elif arch is None:
+            arch = 'small'
         if kind is not None and kind.default_norm_cfg is not None:  # e.g. Swin's eps
             kwargs.setdefault('norm_cfg', kind.default_norm_cfg)
         super().__init__(arch=arch, attention=attention, norm_after_stage=norm_after_stage,
@@ -93,4 +83,7 @@ class LaViT(HierarchicalViT):
 
     @classmethod
     def arch_zoo_for(cls, attention):
-        return cls.kind_arch_zoos.get(attention, cls.arch_zoo)
+        """The presets of ``attention``: ours for 'sra', the kind's ``lavit_presets`` for
+        the others."""
+        kind = ATTENTION_KINDS.get(attention)
+        return cls.arch_zoo if kind is None or kind.name == 'sra' else kind.lavit_presets

@@ -16,23 +16,21 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.drop import DropPath
 from mmcv.cnn.bricks.transformer import FFN, PatchEmbed
-from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from lavit_mm.registry import MODELS
 from ...grid import HW
-from ..aux_loss import ComputesAuxLossesMixin, ForwardContext, refuse_uncollected
+from ..aux_loss import ForwardContext
 from ..layers.kind import LayerArgs, LayerOptions
 from ..layers.dense_transform import LA_TRANSFORMS, check_la_transform
 from ..layers.embed import resize_pos_embed
 from ..layers.options import DPLossOptions, check_range, check_value
 from ..layers.plain import GlobalAttention, GlobalLessAttention
-from .inputs import check_images, check_init_cfg, outputs_for_empty_batch
-from .weights import freeze, init_linear_or_layer_norm, load_init_cfg
+from .base import LessAttentionBackbone, run_blocks
+from .weights import init_linear_or_layer_norm
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 LAYER_TYPES = ('va', 'la')
@@ -91,15 +89,16 @@ class PlainBlock(nn.Module):
     def is_less_attention(self) -> bool:
         return self.attn.is_less_attention
 
-    def forward(self, x: torch.Tensor, hw: HW, prev=None):
-        """x: (B, N, C) -> (B, N, C) and this layer's attention state."""
+    def forward(self, x: torch.Tensor, hw: HW, prev=None, extension=None):
+        """x: (B, N, C) -> (B, N, C) and this layer's attention state. ``extension``: none
+        in a plain ViT (no cross-stage residual); the block loop's signature."""
         y, state = self.attn(self.ln1(x), hw, prev=prev)
         x = x + self.drop_path(y)
         return self.ffn(self.ln2(x), identity=x), state
 
 
 @MODELS.register_module()
-class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
+class LaViTPlain(LessAttentionBackbone):
     """A plain ViT with Less-Attention layers (module docstring).
 
     Args:
@@ -182,8 +181,8 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                  check_finite: bool = False,
                  init_cfg: Optional[dict] = None):
         name = type(self).__name__
-        check_init_cfg(name, init_cfg)
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg, frozen_stages=frozen_stages, with_cp=with_cp,
+                         check_finite=check_finite)
         self.arch = self._resolve_arch(arch, name)
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
         self.layer_types = parse_layer_types(layer_types, depth, name)
@@ -193,19 +192,13 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
             la_transform=la_transform, la_init=la_init, la_kernel_size=la_kernel_size,
             dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin).items()
             if v is not None}
-        if la_given and not has_la:
-            raise ValueError(f"{name}: {next(iter(la_given))} configures Less-Attention layers "
-                             f"and layer_types has none: remove it, or make layers 'la' "
-                             f"(e.g. layer_types='14va+4la')")
+        self._set_less_attention(
+            has_la, la_given, {k: v for k, v in la_given.items() if k in DPLossOptions.names()},
+            where='layer_types', fix="make layers 'la' (e.g. layer_types='14va+4la')")
         if la_kernel_size is not None:
             check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
         check_value(name, 'la_transform', transform, LA_TRANSFORMS)
         check_la_transform(name, transform, la_given, local_only=('la_kernel_size', ))
-        # the hierarchical backbones' typed sets: one check per option, the same messages
-        dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
-                                        if has_la else 0.,
-                                        **{k: v for k, v in la_given.items()
-                                           if k in DPLossOptions.names()}})
         layer_options = LayerOptions.parse(name, dict(
             reattention=reattention, lsa=lsa,
             **({'la_init': la_init} if la_init is not None else {})))
@@ -222,12 +215,9 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         if not -1 <= frozen_stages <= depth:
             raise ValueError(f'{name}: frozen_stages={frozen_stages} not in [-1, {depth}]')
         self.embed_dims, self.num_layers = dims, depth
-        self.out_type, self.final_norm, self.with_cp = out_type, final_norm, with_cp
-        self.check_finite = check_finite
-        self.frozen_stages, self.interpolate_mode = frozen_stages, interpolate_mode
+        self.out_type, self.final_norm = out_type, final_norm
+        self.interpolate_mode = interpolate_mode
         self.num_extra_tokens = 1 if with_cls_token else 0
-        self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
-        self.dp_form = dp.dp_form
 
         self.patch_embed = PatchEmbed(in_channels=in_channels, embed_dims=dims,
                                       kernel_size=patch_size, stride=patch_size,
@@ -252,10 +242,8 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
             self.ln1 = build_norm_layer(norm_cfg, dims)[1]
         if out_type == 'avg_featmap':
             self.ln2 = build_norm_layer(norm_cfg, dims)[1]
-        if has_la:  # training steps, for the DP loss's seeds (in checkpoints)
-            self.register_buffer('dp_step', torch.zeros((), dtype=torch.long))
-        self._aux_losses: Dict[str, torch.Tensor] = {}
-        self._freeze_stages()
+        self._register_dp_step()
+        self._freeze()
 
     def _resolve_arch(self, arch, name: str) -> dict:
         if isinstance(arch, str):
@@ -274,10 +262,6 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                              f"num_heads {arch['num_heads']}")
         return dict(arch)
 
-    @property
-    def la_layers(self) -> List[nn.Module]:
-        return [layer.attn for layer in self.layers if layer.is_less_attention]
-
     # ------------------------------------------------------------------ forward
     def tokens(self, x: torch.Tensor) -> Tuple[torch.Tensor, HW]:
         """Images (B, C_in, H, W) -> embedded tokens (B, extra + H'*W', C) and their grid."""
@@ -288,30 +272,20 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
                                  self.interpolate_mode, self.num_extra_tokens)
         return self.drop_after_pos(x), tuple(hw)
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        """x: (B, C_in, H, W) -> the outputs of ``out_indices`` in ``out_type``'s form. In
-        training, the DP loss of the LA layers is kept for :meth:`aux_losses`."""
-        check_images(type(self).__name__, x, self.training, self.check_finite)
-        if x.shape[0] == 0:
-            return outputs_for_empty_batch(self, x)
-        if self.training:
-            refuse_uncollected(type(self).__name__, self._aux_losses)
+    def _run(self, x: torch.Tensor, ctx: ForwardContext,
+             states: Optional[list] = None) -> tuple:
+        """x: (B, C_in, H, W) -> the outputs of ``out_indices`` in ``out_type``'s form."""
         x, hw = self.tokens(x)
-        ctx = ForwardContext(dp_inputs=[] if self.training and self.dp_loss_weight > 0
-                             else None)
-        outs, state = [], None
-        for i, layer in enumerate(self.layers):
-            if ctx.dp_inputs is not None and layer.is_less_attention:
-                ctx.dp_inputs.append((layer.attn, state, hw))
-            if self.with_cp and self.training and x.requires_grad:
-                x, state = cp.checkpoint(layer, x, hw, state, use_reentrant=False)
-            else:
-                x, state = layer(x, hw, state)
+        outs, layer_states = [], None if states is None else []
+        blocks = run_blocks(self.layers, x, hw, checkpoint=self.with_cp and self.training,
+                            dp_inputs=ctx.dp_inputs, states=layer_states)
+        for i, (x, _) in enumerate(blocks):
             if i == self.num_layers - 1 and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:
                 outs.append(self._format_output(x, hw))
-        self._aux_losses = self._compute_aux_losses(ctx) if self.training else {}
+        if states is not None:
+            states.append(layer_states)
         return tuple(outs)
 
     def _format_output(self, x: torch.Tensor, hw: HW) -> torch.Tensor:
@@ -328,16 +302,6 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         """The layers, as one 'stage' (:meth:`attention_states`): for analysis tools."""
         return [list(self.layers)]
 
-    def attention_states(self, x: torch.Tensor) -> List[list]:
-        """Every layer's attention (one 'stage' of them, as the hierarchical backbones give
-        per stage): for ``tools/analyze_attention.py`` and tests."""
-        x, hw = self.tokens(x)
-        states, state = [], None
-        for layer in self.layers:
-            x, state = layer(x, hw, state)
-            states.append(state)
-        return [states]
-
     # ------------------------------------------------------------------ init / load
     def fit_pos_embed(self, table: torch.Tensor) -> torch.Tensor:
         """A checkpoint's position table (1, extra + S*S, C), made at another image size or
@@ -352,52 +316,35 @@ class LaViTPlain(ComputesAuxLossesMixin, BaseModule):
         return resize_pos_embed(table, (side, side), self.patch_resolution,
                                 self.interpolate_mode, self.num_extra_tokens)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        key = prefix + 'pos_embed'
-        if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
-            state_dict[key] = self.fit_pos_embed(state_dict[key])
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def init_weights(self):
+    def _init_from_scratch(self):
         """timm/DeiT's initialisation (linear layers truncated normal 0.02, zero biases,
         LayerNorms 1/0, class token and position table truncated normal 0.02; the patch
-        convolution keeps PyTorch's), LA transforms the identity; then ``init_cfg``."""
+        convolution keeps PyTorch's), LA transforms the identity."""
         for m in self.modules():
             init_linear_or_layer_norm(m)
         trunc_normal_(self.pos_embed, std=.02)
         if self.cls_token is not None:
             trunc_normal_(self.cls_token, std=.02)
-        load_init_cfg(self)
-        self._is_init = True
 
-    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
-        """(depth, number of depths), as mmpretrain's ViT: embeddings 0, layer i i + 1,
-        the rest (final norms, the task model's head) last. An LA layer's Theta/Psi are its
-        layer's, in place of its q/k."""
-        num = self.num_layers + 2
-        if not param_name.startswith(prefix):
-            return num - 1, num
-        name = param_name[len(prefix):]
+    def _num_blocks(self) -> int:
+        return self.num_layers
+
+    def _layer_depth(self, name: str) -> Optional[int]:
+        """As mmpretrain's ViT: embeddings 0, layer i i + 1, the final norms last."""
         if name in ('cls_token', 'pos_embed') or name.startswith('patch_embed'):
-            return 0, num
+            return 0
         if name.startswith('layers.'):
-            return int(name.split('.')[1]) + 1, num
-        return num - 1, num
+            return int(name.split('.')[1]) + 1
+        return None
 
     # ------------------------------------------------------------------ train modes
-    def _freeze_stages(self):
+    def frozen_parts(self) -> list:
+        """The embeddings and the first ``frozen_stages`` layers (0 or -1: none, as
+        mmpretrain), the final norm with all of them."""
         if self.frozen_stages <= 0:
-            return
-        frozen: List[nn.Module] = [self.patch_embed, self.drop_after_pos]
+            return []
+        frozen: list = [self.patch_embed, self.drop_after_pos]
         frozen += list(self.layers[:self.frozen_stages])
         if self.frozen_stages == self.num_layers and self.final_norm:
             frozen.append(self.ln1)
-        freeze(frozen)
-        for p in (self.pos_embed, self.cls_token):
-            if p is not None:
-                p.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
+        return frozen + [p for p in (self.pos_embed, self.cls_token) if p is not None]

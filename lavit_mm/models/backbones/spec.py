@@ -2,23 +2,22 @@
 ``arch_zoo`` convention of mmpretrain) resolved into one :class:`StageSpec` per stage.
 
 A preset may hold any number of stages; per-stage keys an attention kind needs (``sr_ratios``
-for 'sra') are named by the kind (``AttentionKind.stage_keys``), and a kind-level key
-(``window_size`` for 'window') by ``AttentionKind.arch_keys``; :data:`COMMON_ARCH_KEYS` apply
-to every kind.
+for 'sra') are named by the kind (``AttentionKind.stage_keys``) and reach it as the stage's
+``kind_keys`` (the kind checks their values), a kind-level key (``window_size`` for 'window')
+by ``AttentionKind.arch_keys``; :data:`COMMON_ARCH_KEYS` apply to every kind.
 """
 import copy
 import dataclasses
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 PER_STAGE_KEYS = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'patch_sizes', 'num_va')
 # arch-level defaults of backbone options every kind takes (PVT v2's parts): a preset is the
 # whole model; an explicit backbone argument wins
 COMMON_ARCH_KEYS = ('overlap_patch_embed', 'use_conv_ffn')
-# per-stage list key -> StageSpec field
+# per-stage list key -> StageSpec field (a kind's per-stage keys go to ``kind_keys``)
 _FIELDS = dict(embed_dims='embed_dims', depths='depth', num_heads='num_heads',
-               mlp_ratios='mlp_ratio', patch_sizes='patch_size', num_va='num_va',
-               sr_ratios='sr_ratio')
+               mlp_ratios='mlp_ratio', patch_sizes='patch_size', num_va='num_va')
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,10 @@ class StageSpec:
         num_va: leading VA layers, in [1, depth] (an LA layer reuses the attention before it);
             0 after the first stage makes a stage of LA layers only, whose first layer
             inherits the previous stage's last attention (``layers/cross_stage.py``).
-        sr_ratio: spatial reduction of keys/values ('sra' only).
+        kind_keys: this stage's values of the attention kind's per-stage keys
+            (``AttentionKind.stage_keys``), e.g. ``{'sr_ratios': 8}`` for 'sra'.
         block_type: 'attn' (the attention kind's blocks) or 'conv' (CoAtNet's MBConv blocks,
-            ``conv_stage.py``; heads, MLP ratio, ``num_va`` and ``sr_ratio`` unused).
+            ``conv_stage.py``; heads, MLP ratio, ``num_va`` and ``kind_keys`` unused).
     """
     embed_dims: int
     depth: int
@@ -46,7 +46,7 @@ class StageSpec:
     mlp_ratio: float
     patch_size: int
     num_va: int
-    sr_ratio: Optional[int] = None
+    kind_keys: Mapping[str, Any] = field(default_factory=dict)
     block_type: str = 'attn'
 
     @property
@@ -93,7 +93,8 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
     if len(set(lengths.values())) != 1 or not arch['depths']:
         raise ValueError(f'{owner}: per-stage lists in arch must all have one entry per stage '
                          f'(at least one stage), got lengths {lengths}')
-    specs = [StageSpec(**{_FIELDS[k]: arch[k][i] for k in keys})
+    specs = [StageSpec(**{_FIELDS[k]: arch[k][i] for k in PER_STAGE_KEYS},
+                       kind_keys={k: arch[k][i] for k in stage_keys})
              for i in range(len(arch['depths']))]
     for i, s in enumerate(specs):
         if min(s.embed_dims, s.num_heads, s.patch_size, s.mlp_ratio) <= 0 or s.depth < 0:
@@ -106,8 +107,6 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
                              f'[{1 if i == 0 else 0}, depth={s.depth}]: an LA layer reuses the '
                              f'attention before it, which the first stage must compute '
                              f'(later stages may inherit it: num_va=0)')
-        if s.sr_ratio is not None and s.sr_ratio < 1:
-            raise ValueError(f'{owner}: stage {i}: sr_ratio must be >= 1, got {s.sr_ratio}')
     return arch, specs
 
 

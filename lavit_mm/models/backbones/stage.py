@@ -11,13 +11,13 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 
 from ...grid import HW
 from ..layers import (AttentionKind, AttentionState, CrossStageResidual, LayerArgs, PatchEmbed,
                       PatchMerging, PositionEmbedding, TransformerBlock, nlc_to_nchw)
 from ..layers.cross_stage import inherited_attention
+from .base import run_blocks
 from .spec import StageSpec
 
 
@@ -106,18 +106,13 @@ class Stage(nn.Module):
         if self.inherits is not None:
             first = self.blocks[0].attn
             state = inherited_attention(prev_stage, hw, first.key_grid(hw), first.num_heads)
-        for j, block in enumerate(self.blocks):
-            extension = None
-            if j == 0 and self.cross_stage is not None and prev_stage is not None:
-                extension = self.cross_stage(prev_stage, hw, block.attn.key_grid(hw))
-            if dp_inputs is not None and block.is_less_attention:
-                dp_inputs.append((block.attn, state, hw))
-            if with_cp and x.requires_grad:
-                x, state = cp.checkpoint(block, x, hw, state, extension, use_reentrant=False)
-            else:
-                x, state = block(x, hw, state, extension)
-            if states is not None:
-                states.append(state)
+        extension = None
+        if self.cross_stage is not None and prev_stage is not None and len(self.blocks):
+            first = self.blocks[0].attn
+            extension = self.cross_stage(prev_stage, hw, first.key_grid(hw))
+        for x, state in run_blocks(self.blocks, x, hw, state, checkpoint=with_cp,
+                                   extension=extension, dp_inputs=dp_inputs, states=states):
+            pass  # the stage hands on the last block's tokens and attention
         out = nlc_to_nchw(self.norm(x), hw)  # (B, C, H', W')
         x_next = out if self.norm_feeds_next else nlc_to_nchw(x, hw)
         return x_next, out, state

@@ -7,25 +7,8 @@ windows, relative position bias, LayerNorm (eps 1e-5) on each output.
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
+from ..layers.window import small_input_windows, swin_arch
 from .toolbox_keywords import SWIN_TRANSFORMER
-
-
-def swin_arch(embed_dims, depths, num_heads, mlp_ratio=4):
-    """A Swin preset: widths doubling per stage, all layers Vanilla (window) Attention."""
-    return dict(embed_dims=[embed_dims * 2 ** i for i in range(4)], depths=list(depths),
-                num_heads=list(num_heads), mlp_ratios=[mlp_ratio] * 4, num_va=list(depths))
-
-
-def small_input_windows(arch: dict) -> dict:
-    """The ``-32px`` variant of a 'window' preset, for 28-64 px images.
-
-    The ImageNet form (4x4 patches, windows of 7) puts a 32 px image on token grids of
-    8/4/2/1: every stage fits in one padded 7x7 window, mostly padding. Here: 2x2 patches
-    (grids 16/8/4/2 at 32 px, as the 'sra' ``-32px`` presets) and windows of 4: 16, 4 and 1
-    windows of 16 tokens in stages 1-3, shifted by 2 every other layer. Stage 4's 2x2 map
-    sits in one window padded to 4x4, as Swin pads any map (12 of its 16 keys are padding).
-    """
-    return dict(arch, patch_sizes=[2, 2, 2, 2], window_size=4)
 
 
 @MODELS.register_module()

@@ -219,3 +219,5 @@ SWIN_TRANSFORMER = ToolboxSpelling(
                patch_norm=(True, 'the patch embedding is always normalised; remove it'),
                use_abs_pos_embed=(False, 'windows carry positions in their relative '
                                   'position bias and there is no absolute table; remove it')))
+# by the name an attention kind gives in ``AttentionKind.toolbox_keywords``
+SPELLINGS = {'PyramidVisionTransformerV2': MMDET_PVTV2, 'SwinTransformer': SWIN_TRANSFORMER}

@@ -1,6 +1,6 @@
 """What both backbone families (hierarchical and plain) do to their weights: the shared part
 of a fresh initialisation, loading the ``init_cfg`` checkpoint, and freezing modules."""
-from typing import Iterable
+from typing import Iterable, Union
 
 import torch.nn as nn
 from mmengine.logging import MMLogger
@@ -34,9 +34,12 @@ def load_init_cfg(backbone: nn.Module) -> None:
                         logger=MMLogger.get_current_instance())
 
 
-def freeze(modules: Iterable[nn.Module]) -> None:
-    """Eval mode and no gradients for each of ``modules``."""
-    for m in modules:
-        m.eval()
-        for p in m.parameters():
+def freeze(parts: Iterable[Union[nn.Module, nn.Parameter]]) -> None:
+    """Eval mode and no gradients for each of ``parts`` (modules, or parameters)."""
+    for part in parts:
+        if isinstance(part, nn.Parameter):
+            part.requires_grad = False
+            continue
+        part.eval()
+        for p in part.parameters():
             p.requires_grad = False

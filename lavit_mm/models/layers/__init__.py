@@ -2,7 +2,7 @@ from .attention_state import AttentionBase, AttentionState, attend, mix_heads
 from .block import Mlp, TransformerBlock
 from .cross_stage import CrossStageResidual
 from .dense_transform import DenseTokenMap
-from .dp_loss import diagonality_preserving_loss, dp_loss_of_scores, sra_dp_loss
+from .dp_loss import diagonality_preserving_loss, dp_loss_of_scores
 from .drloc import DenseRelativeLocalization
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
 from .kind import (ATTENTION_KINDS, AttentionKind, KindOptions, LayerArgs, LayerOptions,

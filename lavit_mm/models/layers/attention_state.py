@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...grid import HW
-from .locality import as_logit_mask
+from .locality import as_logit_mask, own_token_blocked
 from .reattention import ReAttention
 
 
@@ -220,8 +220,15 @@ class AttentionBase(nn.Module):
         return t.view(B, N, self.num_heads, self.head_dims).transpose(1, 2)
 
     def own_keys(self, state: AttentionState, device) -> torch.Tensor:
-        """LSA: each query's own key(s), bool (Q, K): the kind's locality rule."""
-        raise NotImplementedError
+        """LSA: each query's own key, bool (N, N_k): the kind's locality rule. By default
+        the query's own token, which needs keys on the query grid (N == N_k); a kind whose
+        keys are elsewhere (reduced cells, windows) overrides this."""
+        n, n_k = state.q.shape[-2], state.k.shape[-2]
+        if n != n_k:
+            raise NotImplementedError(f'{type(self).__name__}: {n} queries over {n_k} keys: '
+                                      f'LSA needs the kind to say which key is a query\'s '
+                                      f'own (override own_keys)')
+        return own_token_blocked(n, device)
 
     def masks(self, state: AttentionState):
         """(additive logit mask, entries it excludes) for :func:`attend`: LSA's own keys
@@ -269,5 +276,9 @@ class AttentionBase(nn.Module):
     def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
         """Analysis: the probabilities with which the grid queries ``index`` (flat positions
         on ``state.hw_q``) attend, over every key of the layer: (B, h, Q, prefix + keys), as
-        the layer uses them (:meth:`used_probs`). Each kind lays its keys out on one grid."""
-        raise NotImplementedError
+        the layer uses them (:meth:`used_probs`). By default the rows of the layer's logits
+        (keys on one grid, ``state.prefix`` leading tokens); a kind whose state is laid out
+        otherwise (windows) overrides this."""
+        rows = index + state.prefix
+        own = self.own_keys(state, index.device)[rows] if self.lsa else None  # (Q, N_k)
+        return self.used_probs(state.logits(rows).float(), own)  # (B, h, Q, N_k)

@@ -26,12 +26,8 @@ Uniform attention now costs ``m / (1 + m) (M - 1) / M``. Both terms are averaged
 and heads, so the loss is O(1) whatever the token count.
 """
 import math
-from typing import Tuple
-
 import torch
 
-from .attention_state import AttentionState
-from .counter_random import Seed, as_seed, counter_randint
 
 DP_FORMS = ('ours', 'paper', 'paper-corrected')
 
@@ -98,32 +94,3 @@ def dp_loss_of_scores(scores: torch.Tensor, form: str = 'ours',
     if form == 'paper-corrected':
         return corrected_dp_loss(scores, margin)
     raise ValueError(f'unknown DP loss form {form!r}; choose one of {DP_FORMS}')
-
-
-def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: int,
-                         seed: torch.Tensor) -> torch.Tensor:
-    """One query per key cell of a spatial-reduction attention, at a random offset.
-
-    Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
-    (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
-    "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
-    attention (docs/design.md, "DP loss"), at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The
-    offset is a function of ``seed`` (an int64 scalar tensor from the backbone's training step
-    and the layer; ``counter_random.py``), not of the global RNG, so a resumed run and a
-    checkpointed re-forward draw the same offsets; the indices are on ``seed``'s device.
-    """
-    (H, W), (Hr, Wr) = hw_q, hw_k
-    dy = counter_randint(seed * 2, min(stride, H), ())
-    dx = counter_randint(seed * 2 + 1, min(stride, W), ())
-    # a last, partial cell (coarse LA key grids round up) samples the map's last row/column
-    rows = (torch.arange(Hr, device=seed.device) * stride + dy).clamp(max=H - 1)
-    cols = (torch.arange(Wr, device=seed.device) * stride + dx).clamp(max=W - 1)
-    return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
-
-
-def sra_dp_loss(state: AttentionState, stride: int, seed: Seed, margin: float = 1.0,
-                form: str = 'ours') -> torch.Tensor:
-    """DP loss of a spatial-reduction attention (N queries x N_r keys) on the square map of
-    one sampled query per key cell (:func:`sampled_cell_queries`)."""
-    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, as_seed(seed, state.q.device))
-    return dp_loss_of_scores(state.logits(index), form, margin)  # of (B, h, N_r, N_r)

@@ -5,11 +5,13 @@ which backbone options (its ``Options``, a frozen dataclass: ``options.py``) and
 takes (the backbone refuses every other one for it, naming the kinds that do take it), what
 the stage around its layers looks like, and builds a
 Vanilla-Attention (:meth:`AttentionKind.vanilla`) or Less-Attention (:meth:`AttentionKind.less`)
-layer for block ``index`` of a stage. Adding a kind is one file holding its layers and its kind
-class, plus its import in ``layers/__init__.py``; its LaViT presets, if any, go in
-``LaViT.kind_arch_zoos[name]``, and its defaults for backbone arguments in the class
-(``default_norm_cfg``); ``tests/test_attention_kinds.py`` adds one in a few lines, with a
-named preset and the cross-stage residual.
+layer for block ``index`` of a stage. A kind is one file: its layers (each says what a
+query's own key is for LSA, how its DP loss samples and how analysis reads its attention), its
+option set, its per-stage arch keys and their checks (:meth:`AttentionKind.check_stage`), its
+LaViT presets (``lavit_presets``) and its defaults for backbone arguments
+(``default_norm_cfg``); plus its import in ``layers/__init__.py`` for a built-in one.
+``tests/test_kind_conformance.py`` runs every registered kind, and one defined in the test,
+through what a kind must support.
 
 The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None) ->
 (y, state)``, x: (B, N, C) tokens on grid ``hw``; ``prev``: the previous layer's
@@ -17,15 +19,23 @@ The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None
 ``extension``: the cross-stage residual's (q, k) extension, for the first layer of a stage of a
 kind with ``cross_stage_residual``. LA layers add the DP loss (``less_attention.py``).
 """
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import torch.nn as nn
 
+from .cross_stage import DEFAULT_RANK
 from .dense_transform import LA_INITS
 from .options import OptionSet, option
 
 ATTENTION_KINDS: Dict[str, Type['AttentionKind']] = {}
+
+
+def with_less_attention(arch: dict, va_share: int = 2) -> dict:
+    """Stage 1 all VA; in later stages the first ceil(L / va_share) layers VA, then LA."""
+    depths = arch['depths']
+    return dict(arch, num_va=[depths[0]] + [math.ceil(d / va_share) for d in depths[1:]])
 
 
 def register_attention_kind(cls: Type['AttentionKind']) -> Type['AttentionKind']:
@@ -113,6 +123,11 @@ class AttentionKind:
         cross_stage_residual: the kind can take the cross-stage attention residual.
         default_norm_cfg: the backbone's ``norm_cfg`` for this kind when none is given (None:
             the backbone's own default).
+        lavit_presets: ``LaViT(attention=name, arch=...)``'s named archs for this kind
+            (``arch_zoo`` dicts; LaViT's own ``arch_zoo`` holds the 'sra' ones).
+        toolbox_keywords: the OpenMMLab backbone whose architecture keywords LaViT reads for
+            this kind ('PyramidVisionTransformerV2', 'SwinTransformer';
+            ``backbones/toolbox_keywords.py``), or None.
     """
     name: ClassVar[str]
     Options: ClassVar[Type[KindOptions]] = KindOptions
@@ -124,6 +139,8 @@ class AttentionKind:
     norm_feeds_next: ClassVar[bool] = True
     cross_stage_residual: ClassVar[bool] = False
     default_norm_cfg: ClassVar[Optional[dict]] = None
+    lavit_presets: ClassVar[Dict[str, dict]] = {}
+    toolbox_keywords: ClassVar[Optional[str]] = None
 
     def __init__(self, owner: str, given: Mapping[str, Any]):
         """``given``: the kind's options the user set (None-free), refused by name if the kind
@@ -142,6 +159,19 @@ class AttentionKind:
         self.owner = owner
         self.given = dict(given)
         self.options = self.Options.parse(owner, given)
+
+    @classmethod
+    def check_stage(cls, owner: str, index: int, stage) -> None:
+        """Refuses stage ``index``'s values of the kind's per-stage keys
+        (``stage.kind_keys``, a :class:`StageSpec`'s); the stage's sizes are checked
+        already."""
+
+    def check_cross_stage(self, residual: bool) -> None:
+        """Refuses the kind's options of the cross-stage residual when it is off."""
+
+    def cross_stage_rank(self) -> int:
+        """The rank of the cross-stage residual's head map (``cross_stage.py``)."""
+        return DEFAULT_RANK
 
     def layer_args(self, **common) -> LayerArgs:
         """The ``LayerArgs`` of this kind's layers: the backbone's ``common`` ones and the

@@ -4,12 +4,9 @@ Two changes to a VA layer: (1) a learnable softmax temperature, one scalar per l
 multiplies the queries in place of the fixed ``1/sqrt(d)`` (initialised to it); (2) each
 query's *own key* is masked before the softmax, so attention goes to other tokens.
 
-Own key, per kind:
-- 'window': the query's own token in its window (the diagonal of each M^2 x M^2 window).
-- 'sra' (our definition): keys are cells of the R x R spatial reduction (R = ``sr_ratio``);
-  a query's own key is the cell that holds it, ``(r // R, c // R)`` (clamped to the last
-  cell where the map is not a multiple of R). With R = 1 this is the token itself, the
-  paper's diagonal.
+Own key: each kind defines it (``AttentionBase.own_keys``; the default is the query's own
+token, the diagonal of a square map): 'window' the query's token in its window, 'sra' the key
+cell that holds the query (``sra.py``).
 
 The mask is a large finite negative logit (``OWN_KEY_LOGIT``), not -inf: a query whose only
 key is its own (a 1 x 1 key grid) keeps attending to it instead of producing NaN.
@@ -23,18 +20,8 @@ the DP loss's dominance term unsatisfiable (a diagonal of probability 0), so we 
 """
 import torch
 
-from ...grid import HW
 
 OWN_KEY_LOGIT = -1e4  # added to the own key's logit: exp(-1e4) is 0 in fp16/bf16/fp32
-
-
-def own_cell_blocked(hw_q: HW, hw_k: HW, sr_ratio: int, device) -> torch.Tensor:
-    """(N, N_k) bool: True at each query's own key cell of an R-reduced key grid."""
-    (H, W), (Hk, Wk) = hw_q, hw_k
-    rows = (torch.arange(H, device=device) // sr_ratio).clamp(max=Hk - 1)
-    cols = (torch.arange(W, device=device) // sr_ratio).clamp(max=Wk - 1)
-    cell = (rows[:, None] * Wk + cols[None, :]).flatten()  # (N,)
-    return cell[:, None] == torch.arange(Hk * Wk, device=device)[None, :]
 
 
 def own_token_blocked(tokens: int, device) -> torch.Tensor:

@@ -29,7 +29,6 @@ from .dense_transform import DenseTokenMap
 from .dp_loss import dp_loss_of_scores
 from .kind import LayerArgs
 from .less_attention import LessAttentionMixin
-from .locality import own_token_blocked
 from .token_transform import TokenGridTransform
 
 
@@ -41,16 +40,6 @@ class _GlobalBase(AttentionBase):
 
     def key_grid(self, hw: HW) -> HW:
         return hw
-
-    def own_keys(self, state: AttentionState, device) -> torch.Tensor:
-        return own_token_blocked(state.q.shape[-2], device)  # (N, N), class token included
-
-    def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
-        """(B, h, Q, prefix + H*W): the grid queries ``index`` (the class token's row is not
-        sampled) over all keys, the class token's column first."""
-        rows = index + state.prefix
-        own = self.own_keys(state, index.device)[rows] if self.lsa else None
-        return self.used_probs(state.logits(rows).float(), own)
 
 
 class GlobalAttention(_GlobalBase):

@@ -3,6 +3,9 @@
 Keys/values come from the tokens reduced by a stride-R conv + norm (R = ``sr_ratio``). The
 reduced grid is ``floor(H/R) x floor(W/R)`` as in PVT, except that a map smaller than R is
 padded up to one cell instead of failing.
+
+The kind in one file: its layers, what a key cell means for LSA's own key and for the DP
+loss's query sampling, its options, its per-stage arch key (``sr_ratios``) and its rules.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -14,15 +17,14 @@ from mmcv.cnn import build_norm_layer
 
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, mix_heads_split
-from .counter_random import Seed
+from .counter_random import Seed, as_seed, counter_randint
 from .dense_transform import DenseTokenMap, LA_TRANSFORMS, check_la_transform
-from .dp_loss import sra_dp_loss
+from .dp_loss import dp_loss_of_scores
 from .embed import nchw_to_nlc, nlc_to_nchw
 from .cross_stage import DEFAULT_RANK
 from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
 from .less_attention import LessAttentionMixin
-from .locality import own_cell_blocked
-from .options import option
+from .options import check_range, option
 from .token_transform import TokenGridTransform
 
 
@@ -57,6 +59,44 @@ class SpatialReduction(nn.Module):
         return self.norm(nchw_to_nlc(x)), hw_r  # (B, N_r, C)
 
 
+def own_cell_blocked(hw_q: HW, hw_k: HW, sr_ratio: int, device) -> torch.Tensor:
+    """(N, N_k) bool: True at each query's own key cell of an R-reduced key grid."""
+    (H, W), (Hk, Wk) = hw_q, hw_k
+    rows = (torch.arange(H, device=device) // sr_ratio).clamp(max=Hk - 1)
+    cols = (torch.arange(W, device=device) // sr_ratio).clamp(max=Wk - 1)
+    cell = (rows[:, None] * Wk + cols[None, :]).flatten()  # (N,)
+    return cell[:, None] == torch.arange(Hk * Wk, device=device)[None, :]
+
+
+def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: int,
+                         seed: torch.Tensor) -> torch.Tensor:
+    """One query per key cell of a spatial-reduction attention, at a random offset.
+
+    Key cell (r, c) covers queries (r*stride + dy, c*stride + dx); the same random offset
+    (dy, dx) is used for every cell, so the rows gathered form an ``N_r x N_r`` matrix whose
+    "diagonal" is each query's own cell. Its expectation over offsets is the cell-averaged
+    attention (docs/design.md, "DP loss"), at ``O(N_r^2)`` instead of ``O(N N_r)`` cost. The
+    offset is a function of ``seed`` (an int64 scalar tensor from the backbone's training step
+    and the layer; ``counter_random.py``), not of the global RNG, so a resumed run and a
+    checkpointed re-forward draw the same offsets; the indices are on ``seed``'s device.
+    """
+    (H, W), (Hr, Wr) = hw_q, hw_k
+    dy = counter_randint(seed * 2, min(stride, H), ())
+    dx = counter_randint(seed * 2 + 1, min(stride, W), ())
+    # a last, partial cell (coarse LA key grids round up) samples the map's last row/column
+    rows = (torch.arange(Hr, device=seed.device) * stride + dy).clamp(max=H - 1)
+    cols = (torch.arange(Wr, device=seed.device) * stride + dx).clamp(max=W - 1)
+    return (rows[:, None] * W + cols[None, :]).flatten()  # (N_r,)
+
+
+def sra_dp_loss(state: AttentionState, stride: int, seed: Seed, margin: float = 1.0,
+                form: str = 'ours') -> torch.Tensor:
+    """DP loss of a spatial-reduction attention (N queries x N_r keys) on the square map of
+    one sampled query per key cell (:func:`sampled_cell_queries`)."""
+    index = sampled_cell_queries(state.hw_q, state.hw_k, stride, as_seed(seed, state.q.device))
+    return dp_loss_of_scores(state.logits(index), form, margin)  # of (B, h, N_r, N_r)
+
+
 class _SRABase(AttentionBase):
 
     def __init__(self, args: LayerArgs, sr_ratio: int):
@@ -67,11 +107,10 @@ class _SRABase(AttentionBase):
         return self.reduce.grid(hw)
 
     def own_keys(self, state: AttentionState, device) -> torch.Tensor:
+        """Our definition: the key cell of the R x R reduction that holds the query,
+        ``(r // R, c // R)`` (clamped to the last cell where the map is not a multiple of R);
+        with R = 1 the token itself, the paper's diagonal."""
         return own_cell_blocked(state.hw_q, state.hw_k, self.reduce.sr_ratio, device)
-
-    def query_probs(self, state: AttentionState, index: torch.Tensor) -> torch.Tensor:
-        own = self.own_keys(state, index.device)[index] if self.lsa else None  # (Q, N_r)
-        return self.used_probs(state.logits(index).float(), own)  # (B, h, Q, N_r)
 
 
 class SRAttention(_SRABase):
@@ -159,7 +198,7 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     def dp_loss_of(self, state: AttentionState, seed: Seed, margin: float = 1.0,
                    form: str = 'ours') -> torch.Tensor:
         """The DP loss ``form`` of an attention on this layer's key grid (its queries sampled
-        one per key cell, at offsets drawn from ``seed``; see ``dp_loss.py``)."""
+        one per key cell, at offsets drawn from ``seed``: :func:`sampled_cell_queries`)."""
         return sra_dp_loss(state, self.reduce.sr_ratio * self.key_stride, seed, margin, form)
 
     def theta_stride(self, state: AttentionState, hw_k: HW) -> int:
@@ -236,6 +275,7 @@ class SpatialReductionKind(AttentionKind):
     stage_keys = ('sr_ratios', )
     arch_keys = ('use_abs_pos_embed', )
     cross_stage_residual = True
+    toolbox_keywords = 'PyramidVisionTransformerV2'
 
     @property
     def position_embedding(self) -> bool:
@@ -253,11 +293,25 @@ class SpatialReductionKind(AttentionKind):
         side = -(-self.options.la_map_size // stride)
         return (side, side)
 
+    def check_cross_stage(self, residual: bool) -> None:
+        if 'cross_stage_rank' in self.given and not residual:
+            raise ValueError(f'{self.owner}: cross_stage_rank applies to the cross-stage '
+                             f'residual, which is off: remove it or set '
+                             f'cross_stage_residual=True')
+
+    def cross_stage_rank(self) -> int:
+        return self.options.cross_stage_rank
+
+    @classmethod
+    def check_stage(cls, owner: str, index: int, stage) -> None:
+        check_range(owner, f'stage {index}: sr_ratios', stage.kind_keys['sr_ratios'], 1,
+                    integer=True)
+
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
-        return SRAttention(args, stage.sr_ratio)
+        return SRAttention(args, stage.kind_keys['sr_ratios'])
 
     def less(self, args: LayerArgs, stage, index: int) -> nn.Module:
-        return SRLessAttention(args, stage.sr_ratio, self.options.la_kernel_size,
+        return SRLessAttention(args, stage.kind_keys['sr_ratios'], self.options.la_kernel_size,
                                self.options.la_key_stride,
                                # a stage of LA layers only starts on the coarse key grid
                                follows_va=index > 0 and not stage.is_less_attention(index - 1),

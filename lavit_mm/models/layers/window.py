@@ -6,6 +6,9 @@ regions that the roll brought together), and split into M x M windows. Logits ca
 relative position bias. An LA layer reuses the window partition (and shift, and mask) of the
 attention it transforms; its Theta/Psi are dense per-head (M^2 x M^2) maps, as in the paper,
 identity-initialised. The rolled-region mask is not transformed: it is re-applied as is.
+
+The kind in one file: its layers, its analysis read (windows spread over the key grid), its
+options, its arch builders (Swin's widths, the ``-32px`` windows) and LaViT's window presets.
 """
 from dataclasses import dataclass
 from typing import Optional
@@ -20,7 +23,8 @@ from .attention_state import AttentionBase, AttentionState, mix_heads
 from .counter_random import Seed
 from .dense_transform import DenseTokenMap
 from .dp_loss import dp_loss_of_scores
-from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
+from .kind import (AttentionKind, LayerArgs, LayerOptions, register_attention_kind,
+                   with_less_attention)
 from .less_attention import LessAttentionMixin
 from .locality import as_logit_mask, own_token_blocked
 from .options import option
@@ -230,6 +234,24 @@ class WindowLessAttention(LessAttentionMixin, _WindowBase):
         return WindowState(q, k, bias, state.mask, state.shift, state.hw_q, own)
 
 
+def swin_arch(embed_dims, depths, num_heads, mlp_ratio=4):
+    """A Swin preset: widths doubling per stage, all layers Vanilla (window) Attention."""
+    return dict(embed_dims=[embed_dims * 2 ** i for i in range(4)], depths=list(depths),
+                num_heads=list(num_heads), mlp_ratios=[mlp_ratio] * 4, num_va=list(depths))
+
+
+def small_input_windows(arch: dict) -> dict:
+    """The ``-32px`` variant of a 'window' preset, for 28-64 px images.
+
+    The ImageNet form (4x4 patches, windows of 7) puts a 32 px image on token grids of
+    8/4/2/1: every stage fits in one padded 7x7 window, mostly padding. Here: 2x2 patches
+    (grids 16/8/4/2 at 32 px, as the 'sra' ``-32px`` presets) and windows of 4: 16, 4 and 1
+    windows of 16 tokens in stages 1-3, shifted by 2 every other layer. Stage 4's 2x2 map
+    sits in one window padded to 4x4, as Swin pads any map (12 of its 16 keys are padding).
+    """
+    return dict(arch, patch_sizes=[2, 2, 2, 2], window_size=4)
+
+
 @dataclass(frozen=True)
 class WindowOptions(LayerOptions):
     """Options of attention='window' (flat backbone keywords), besides ``LayerOptions``.
@@ -255,6 +277,14 @@ class ShiftedWindowKind(AttentionKind):
     patch_merging = True
     embed_dropout = True
     norm_feeds_next = False
+    toolbox_keywords = 'SwinTransformer'
+    lavit_presets = {  # Swin-T/S/B widths, depths and heads, the first ceil(L/2) layers VA
+        'tiny': with_less_attention(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
+        'small': with_less_attention(swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24])),
+        'base': with_less_attention(swin_arch(128, [2, 2, 18, 2], [4, 8, 16, 32])),
+        'tiny-32px': with_less_attention(small_input_windows(
+            swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24]))),
+    }
 
     def vanilla(self, args: LayerArgs, stage, index: int) -> nn.Module:
         return WindowAttention(args, self.options.window_size, shift=index % 2 == 1)
