@@ -1,4 +1,6 @@
-"""Config overrides shared by the tests that run the demo configs on small local sets."""
+"""What several test files share: config overrides and configs of the demos on small local
+sets, the narrow architectures, and a truncated copy of a file."""
+import os.path as osp
 
 
 def local_data_options(root: str, coco_ann: bool = False) -> dict:
@@ -44,3 +46,35 @@ def build_narrow(model_type=None, attention: str = 'sra', arch: dict = None, see
     model = model_type(arch=arch or narrow_arch(attention), **kwargs)
     model.init_weights()
     return model.eval()
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMOS = {
+    'det': ('retinanet_lavit_t_synthetic.py', 'coco_root', 'train/loss'),
+    'seg': ('semfpn_lavit_t_synthetic.py', 'ade_root', 'train/loss'),
+    'cls': ('lavit_t_synthetic_cls.py', 'imagenet_root', 'train/loss'),
+}
+
+
+def demo_cfg(task, root, work_dir, **extra):
+    """A demo config of ``task`` on the local set at ``root``, a few iterations, logging
+    every step."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', DEMOS[task][0]))
+    opts = {**local_data_options(root, coco_ann=task == 'det'), 'work_dir': str(work_dir),
+            'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
+    if task == 'cls':
+        opts.update({'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
+                     'default_hooks.checkpoint.interval': 10})
+    else:
+        opts.update({'train_cfg.max_iters': 3, 'train_cfg.val_interval': 100,
+                     'default_hooks.checkpoint.interval': 100})
+    opts.update(extra)
+    cfg.merge_from_dict(opts)
+    return cfg
+
+
+def write_truncated(src, dst) -> None:
+    """The first half of file ``src`` as ``dst`` (a checkpoint cut short by a killed save)."""
+    data = open(src, 'rb').read()
+    open(dst, 'wb').write(data[:len(data) // 2])

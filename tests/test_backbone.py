@@ -1,4 +1,5 @@
-"""LaViT/PVT backbone: shapes, the LA and residual properties, freezing, checkpointing."""
+"""LaViT/PVT backbone: shapes, the LA and residual properties, freezing, checkpointing, and
+the refusal of an unknown attention kind or out_indices outside the stages."""
 import copy
 
 import pytest
@@ -339,3 +340,13 @@ def test_dp_loss_shapes_only_the_la_transforms(attention):
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in va_params)
     la = stage.blocks[2].attn
     assert la.theta.weight.grad.abs().sum() > 0 and la.psi.weight.grad.abs().sum() > 0
+
+
+def test_unknown_attention_kind():
+    with pytest.raises(ValueError, match="unknown attention 'linear'"):
+        LaViT(arch='tiny', attention='linear')
+
+
+def test_out_indices_out_of_range():
+    with pytest.raises(ValueError, match='out_indices'):
+        LaViT(arch='tiny', out_indices=(0, 4))

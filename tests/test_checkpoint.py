@@ -1,5 +1,7 @@
 """init_cfg=Pretrained: our checkpoints with a prefix, official and mmdet releases converted on
-load (also from a URL), and clear errors for checkpoints of the wrong layout or arch."""
+load (also from a URL), and clear errors for checkpoints of the wrong layout or arch, for a
+checkpoint that is not a path, and for a file that is truncated, corrupt, empty or not a
+checkpoint."""
 import re
 
 import pytest
@@ -9,7 +11,7 @@ from lavit_mm.models import PVT, LaViT, PVTv2, Swin
 from lavit_mm.models.checkpoint import checkpoint_filter_fn, load_pretrained
 from lavit_mm.models.convert import convert
 
-from tests.helpers import narrow_arch
+from tests.helpers import narrow_arch, write_truncated
 
 ARCH = narrow_arch(depths=[1, 2, 2, 1], num_va=[1, 1, 1, 1])
 
@@ -190,6 +192,28 @@ def test_filter_resizes_position_tables_and_is_pure():
     assert state[key].shape == (1, 28 * 28, 16)
 
 
+def test_one_load_hook_adapts_a_state_dict_for_both_families():
+    """load_state_dict (mmengine's load_from, resume, a user's own call) adapts as init_cfg
+    does, in both families: a position table of another size resized as the checkpoint
+    filter resizes it, a VA layer's fused projection giving an LA layer its value third."""
+    from lavit_mm.models import LaViTPlain
+    vit = dict(embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
+    source = LaViTPlain(arch=vit, img_size=32, patch_size=4)  # 2 VA layers, an 8x8 table
+    target = LaViTPlain(arch=vit, layer_types='1va+1la', img_size=48, patch_size=4)
+    pvt = LaViT(arch=dict(ARCH))
+    pvt_state = pvt.state_dict()
+    key = 'stages.0.pos_embed.pos_embed'
+    pvt_state[key] = torch.randn(1, 28 * 28, 16)  # a table trained at 112 px
+    for model, state, resized in ((target, source.state_dict(), 'pos_embed'),
+                                  (pvt, pvt_state, key)):
+        expected = checkpoint_filter_fn(state, model)[resized]
+        assert expected.shape != state[resized].shape
+        model.load_state_dict(state, strict=False)
+        assert torch.equal(model.state_dict()[resized], expected)
+    qkv = source.state_dict()['layers.1.attn.qkv.weight']
+    assert torch.equal(target.state_dict()['layers.1.attn.v.weight'], qkv[96:])
+
+
 def test_convert_weights_names_a_corrupt_file_and_what_it_expected(tmp_path):
     import os.path as osp
     import subprocess
@@ -229,3 +253,32 @@ def test_lavit_pvtv2_presets_have_pvtv2s_exact_shapes(b):
             assert lavit[key].shape == value.shape, key
         else:
             assert la_qk.search(key), key
+
+
+@pytest.mark.parametrize('checkpoint', [123, ['a.pth'], None])
+def test_init_cfg_checkpoint_must_be_a_path(checkpoint):
+    with pytest.raises((TypeError, ValueError), match='checkpoint'):
+        LaViT(arch=narrow_arch(), init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
+    if checkpoint == 123:
+        with pytest.raises(TypeError, match=r'file path or URL, got 123 \(int\)'):
+            LaViT(arch=narrow_arch(), init_cfg=dict(type='Pretrained', checkpoint=123))
+
+
+def test_truncated_or_corrupt_checkpoint_is_named(tmp_path):
+    model = LaViT(arch='tiny')
+    torch.save(model.state_dict(), tmp_path / 'ok.pth')
+    write_truncated(tmp_path / 'ok.pth', tmp_path / 'cut.pth')
+    data = bytearray(open(tmp_path / 'ok.pth', 'rb').read())
+    data[len(data) // 3] ^= 0xFF  # one flipped byte inside a tensor's data
+    (tmp_path / 'flipped.pth').write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r'flipped.pth is corrupt'):
+        load_pretrained(model, str(tmp_path / 'flipped.pth'))
+    with pytest.raises(ValueError, match=r'cut.pth is truncated.*re-download'):
+        load_pretrained(model, str(tmp_path / 'cut.pth'))
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(ValueError, match='empty'):
+        load_pretrained(model, str(tmp_path / 'empty.pth'))
+    (tmp_path / 'text.pth').write_text('not a checkpoint')
+    with pytest.raises(ValueError, match='text.pth is not a torch checkpoint'):
+        load_pretrained(model, str(tmp_path / 'text.pth'))
+    assert load_pretrained(model, str(tmp_path / 'ok.pth')).missing == []

@@ -11,8 +11,7 @@ from lavit_mm.apis import build_runner
 from lavit_mm.engine.compile import compile_options
 from lavit_mm.models import LaViT
 from lavit_mm.models.layers.counter_random import counter_randint
-from tests.helpers import build_narrow
-from tests.test_amp_hostile import demo_cfg
+from tests.helpers import build_narrow, demo_cfg
 from tests.test_cuda import MODELS as CUDA_MODELS
 
 CUDA = torch.cuda.is_available()

@@ -1,18 +1,21 @@
 """RetinaNet + FPN + LaViT through the real mmdet/mmengine stack: registry, dataset, a short
-Runner training, and COCO evaluation with pycocotools."""
+Runner training (also on images without annotations), and COCO evaluation with
+pycocotools."""
 import json
 import math
 import pickle
 import os.path as osp
+import shutil
 
 import pytest
 import torch
 from mmengine.config import Config
 from PIL import Image
 
+from lavit_mm.apis import build_runner
 from lavit_mm.datasets import make_synthetic_coco
 from lavit_mm.datasets.synthetic_coco import CLASSES
-from tests.helpers import local_data_options
+from tests.helpers import demo_cfg, local_data_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'retinanet_lavit_t_synthetic.py')
@@ -249,3 +252,25 @@ def test_missing_data_root_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"train_dataloader: data_root .*nope.* "
                        r"--cfg-options train_dataloader.dataset.data_root="):
         build_runner(cfg, 'train')
+
+
+@pytest.mark.slow
+def test_images_without_annotations_train(coco_root, tmp_path):
+    """COCO images with no objects: kept when filter_empty_gt=False, and the detector
+    trains on them (RetinaNet's losses are all negatives there)."""
+    root = tmp_path / 'coco'
+    shutil.copytree(coco_root, root)
+    ann_file = root / 'annotations' / 'instances_train2017.json'
+    ann = json.load(open(ann_file))
+    emptied = {img['id'] for img in ann['images'][:4]}
+    ann['annotations'] = [a for a in ann['annotations'] if a['image_id'] not in emptied]
+    json.dump(ann, open(ann_file, 'w'))
+    cfg = demo_cfg('det', str(root) + '/', tmp_path / 'work', **{
+        'train_dataloader.dataset.filter_cfg.filter_empty_gt': False,
+        'train_dataloader.batch_size': 4, 'train_dataloader.sampler.shuffle': False,
+        'train_cfg.max_iters': 2})  # the empty images' batch, then the annotated one
+    runner = build_runner(cfg, 'train')
+    assert len(runner.train_dataloader.dataset) == 8
+    runner.train()
+    losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)

@@ -1,9 +1,11 @@
 """Nothing is lost and nothing changes with scale: a training run killed by SIGKILL resumes
 to the same end state, and a 2-process (torchrun, gloo) run matches a 1-process run with the
-same total batch. Both run tools/train.py in subprocesses, as users do."""
+same total batch. Both run tools/train.py in subprocesses, as users do. A checkpoint cut short
+while saving is named, not loaded, when a run resumes or tests from it."""
 import json
 import os
 import os.path as osp
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +14,9 @@ import time
 import pytest
 import torch
 
+from lavit_mm.apis import build_runner
 from lavit_mm.datasets import make_synthetic_coco
+from tests.helpers import demo_cfg, write_truncated
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join('configs', 'demo', 'retinanet_lavit_t_synthetic.py')
@@ -181,3 +185,17 @@ def test_torchrun_one_process_nccl_trains_like_the_plain_run(coco_root, tmp_path
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(b[k].float(), a[k].float(), rtol=1e-4, atol=1e-5, msg=k)
+
+
+@pytest.mark.slow
+def test_resume_from_truncated_checkpoint_is_named(coco_root, tmp_path):
+    cfg = demo_cfg('det', coco_root, tmp_path, **{'train_cfg.max_iters': 2,
+                                                  'default_hooks.checkpoint.interval': 2})
+    build_runner(cfg, 'train').train()
+    write_truncated(tmp_path / 'iter_2.pth', tmp_path / 'iter_2.cut')
+    shutil.move(tmp_path / 'iter_2.cut', tmp_path / 'iter_2.pth')  # killed while saving
+    cfg = demo_cfg('det', coco_root, tmp_path, **{'train_cfg.max_iters': 4})
+    with pytest.raises(ValueError, match=r'iter_2.pth is truncated.*--resume WORK_DIR/iter_N'):
+        build_runner(cfg, 'train', resume='auto')
+    with pytest.raises(ValueError, match='iter_2.pth is truncated'):
+        build_runner(cfg, 'test', checkpoint=str(tmp_path / 'iter_2.pth'))
