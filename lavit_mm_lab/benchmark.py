@@ -75,6 +75,7 @@ class Row(RowKey):
     train_peak_mb: Optional[float] = None
     achieved_gflops_per_s: Optional[float] = None
     forward_runs: List[float] = field(default_factory=list, repr=False)
+    train_runs: List[float] = field(default_factory=list, repr=False)
 
 
 def synchronize(device: torch.device) -> None:
@@ -271,12 +272,11 @@ def run_benchmark(specs: Sequence[str], shapes: Sequence[str] = ('224', '512', '
                                                             precision)
                 for _ in range(warmup if name not in compiled_from else max(warmup, 2)):
                     steps[name]()
-            runs = {name: [] for name in steps}
             for r in range(max(1, repeats // 2)):
                 for name in rotated(list(steps), r):
-                    runs[name].append(timed_ms(steps[name], dev))
+                    shape_rows[name].train_runs.append(timed_ms(steps[name], dev))
             for name in steps:
-                shape_rows[name].train_ms = statistics.median(runs[name])
+                shape_rows[name].train_ms = statistics.median(shape_rows[name].train_runs)
                 shape_rows[name].train_peak_mb = peak_step_memory(fwd_bwd[name], dev)
                 log(f'{shape_name} train {name}: {shape_rows[name].train_ms:.1f} ms, '
                     f'peak {shape_rows[name].train_peak_mb:.0f} MiB')

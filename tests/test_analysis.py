@@ -71,6 +71,7 @@ def test_benchmark_rows_table_and_csv(tmp_path):
     assert plain.params_m == pytest.approx(sum(p.numel() for p in model.parameters()) / 1e6)
     for r in (plain, pvt):
         assert len(r.forward_runs) >= 2 and r.forward_ms == statistics.median(r.forward_runs)
+        assert len(r.train_runs) == 1 and r.train_ms == r.train_runs[0]  # repeats // 2 rounds
         assert r.achieved_gflops_per_s == pytest.approx(2 * r.gflops / (r.forward_ms / 1e3))
     assert cp.forward_ms is None and cp.train_ms is not None and cp.train_peak_mb is not None
     assert ratio(rows, plain.model, pvt.model, '64x96', 'gflops') == pytest.approx(

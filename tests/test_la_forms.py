@@ -175,6 +175,25 @@ def test_the_paper_forms_equal_their_formulas():
         float(diagonality_preserving_loss(scores.softmax(-1), 0.5)))
 
 
+@pytest.mark.parametrize('size,margin', [(1, 1.), (7, 1.), (33, .5), (50, 0.)])
+def test_the_training_dp_loss_has_the_definitions_value_and_gradient(size, margin):
+    """'ours' in training runs a fused forward/backward (dp_loss._OursOfScores): the same
+    value and gradient as autograd through the definition, in float32 as training runs it, on
+    random scores and on tied ones (an identity-like map: symmetric, so the symmetry term
+    sits on abs's kink, where both must take the same side)."""
+    torch.manual_seed(size)
+    random = torch.randn(2, 3, size, size) * 3
+    tied = torch.eye(size).expand(2, 3, size, size) * 2
+    for scores in (random, tied):
+        scores = scores.clone().requires_grad_()
+        expected = diagonality_preserving_loss(scores.softmax(-1), margin)
+        expected_grad, = torch.autograd.grad(expected, scores)
+        got = dp_loss_of_scores(scores, 'ours', margin)
+        got_grad, = torch.autograd.grad(got, scores)
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+        torch.testing.assert_close(got_grad, expected_grad, rtol=0, atol=1e-7)
+
+
 def test_the_paper_forms_minimisers():
     """As printed, the dominance term falls without bound as the diagonal falls; corrected,
     it is zero once the diagonal leads its row by ln(1 + m), and uniform scores pay."""

@@ -31,6 +31,11 @@ SUMMARY = [  # (what, numerator, denominator, measure)
     ('LaViT-S / PVTv2-b2 forward latency', 'lavit_s', 'pvtv2_b2', 'forward_ms'),
     ('LaViT-S / PVTv2-b2 training step', 'lavit_s', 'pvtv2_b2', 'train_ms'),
     ('LaViT-S / PVTv2-b2 FLOPs', 'lavit_s', 'pvtv2_b2', 'gflops'),
+    ('LaViT on PVTv2-b2 / PVTv2-b2 forward latency', 'lavit_pvtv2_b2', 'pvtv2_b2',
+     'forward_ms'),
+    ('LaViT on PVTv2-b2 / PVTv2-b2 training step', 'lavit_pvtv2_b2', 'pvtv2_b2', 'train_ms'),
+    ('LaViT-S DP loss on / off, training step', 'lavit_s', 'lavit_s+dp_loss_weight=0',
+     'train_ms'),
     ('ours / mmdet PVTv2-b2 forward latency', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'forward_ms'),
     ('ours / mmdet PVTv2-b2 training step', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'train_ms'),
     ('LaViT-S v1 / PVT-S forward latency', 'lavit1_s', 'pvt_s', 'forward_ms'),
@@ -63,6 +68,7 @@ DETECTOR_SUMMARY = [  # the issue's targets, on the whole-detector training step
     ('ours / mmdet Swin-T detector step', 'swin_t', 'mmdet_swin_t', 'train_ms'),
     ('ours / mmdet PVTv2-b2 detector step', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'train_ms'),
     ('LaViT-S / PVTv2-b2 detector step', 'lavit_s', 'pvtv2_b2', 'train_ms'),
+    ('LaViT on PVTv2-b2 / PVTv2-b2 detector step', 'lavit_pvtv2_b2', 'pvtv2_b2', 'train_ms'),
 ]
 
 

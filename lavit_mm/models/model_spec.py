@@ -20,6 +20,9 @@ PRESETS: Dict[str, dict] = {
     'lavit_s': dict(type='lavit_mm.LaViT', arch='small'),
     'lavit_b': dict(type='lavit_mm.LaViT', arch='base'),
     'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2),
+    # PVTv2-b2's exact widths and MLP ratios with a third of stages 2-4 LA: what
+    # Less-Attention alone saves against pvtv2_b2
+    'lavit_pvtv2_b2': dict(type='lavit_mm.LaViT', arch='pvtv2-b2'),
     # the first LaViT presets, PVT v1 with LA layers (the rows recorded before the
     # paper-sized presets took the plain names)
     'lavit1_t': dict(type='lavit_mm.LaViT', arch='pvt1-tiny'),

@@ -20,7 +20,7 @@ from .window import (ShiftedWindowKind, WindowAttention, WindowLessAttention, Wi
 
 __all__ = [
     'AttentionBase', 'AttentionState', 'attend', 'Mlp', 'TransformerBlock',
-    'CrossStageResidual', 'diagonality_preserving_loss', 'sra_dp_loss', 'PatchEmbed',
+    'CrossStageResidual', 'diagonality_preserving_loss', 'PatchEmbed',
     'PositionEmbedding', 'nchw_to_nlc', 'nlc_to_nchw', 'ATTENTION_KINDS', 'AttentionKind',
     'LayerArgs', 'register_attention_kind', 'LessAttentionMixin', 'SpatialReduction',
     'SpatialReductionKind', 'SRAttention', 'SRLessAttention', 'TokenGridTransform',

@@ -45,6 +45,49 @@ def diagonality_preserving_loss(probs: torch.Tensor, margin: float = 1.0) -> tor
     return (symmetry + dominance).mean()
 
 
+class _OursOfScores(torch.autograd.Function):
+    """``diagonality_preserving_loss(scores.softmax(-1), margin)``, the same value, with its
+    gradient written out: the training step's DP loss runs on maps of about 1000 x 1000 per
+    head at detection size, where autograd's chain of a dozen full-size temporaries (and an
+    identity matrix per call) cost more than the logits' matmul. Forward: the softmax P, its
+    transpose difference D = P - P^T and the dominance mask, one pass each; backward (mean
+    over the M^2 entries of each of n maps):
+
+        dL/dP = (sign(D) + [excess >= 0] off the diagonal) / (n M),
+        dL/dP_ii -= #{j != i: excess_ij >= 0} / ((1 + m) n M),
+        dL/dS = softmax's backward of dL/dP.
+
+    ``tests/test_la_forms.py`` checks value and gradient against the autograd of the
+    definition."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, margin: float) -> torch.Tensor:
+        probs = scores.softmax(-1)  # (..., M, M)
+        M = probs.shape[-1]
+        asym = probs - probs.transpose(-2, -1)
+        symmetry = torch.linalg.vector_norm(asym, ord=1, dim=(-2, -1)) / (2 * M)  # (...)
+        diagonal = probs.diagonal(dim1=-2, dim2=-1)  # (..., M)
+        excess = probs - (diagonal / (1 + margin)).unsqueeze(-1)  # (..., M, M)
+        over = excess >= 0  # where the hinge passes gradient (clamp's rule)
+        own = (diagonal * (margin / (1 + margin))).clamp(min=0)  # the diagonal's own excess
+        dominance = (excess.clamp_(min=0).sum(-1) - own).mean(-1)  # (...)
+        ctx.save_for_backward(probs, asym, over)
+        ctx.margin = margin
+        return (symmetry + dominance).mean()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        probs, asym, over = ctx.saved_tensors
+        M = probs.shape[-1]
+        maps = probs.numel() // (M * M)
+        d_probs = torch.sign(asym).add_(over)  # (..., M, M)
+        over_diagonal = over.diagonal(dim1=-2, dim2=-1).to(d_probs.dtype)  # (..., M)
+        others = over.sum(-1, dtype=d_probs.dtype) - over_diagonal  # entries over the hinge
+        d_probs.diagonal(dim1=-2, dim2=-1).sub_(over_diagonal).sub_(others / (1 + ctx.margin))
+        d_probs.mul_(grad / (maps * M))
+        return torch._softmax_backward_data(d_probs, probs, -1, probs.dtype), None
+
+
 def _square(scores: torch.Tensor) -> int:
     if scores.shape[-1] != scores.shape[-2]:
         raise ValueError(f'DP loss needs square attention maps, got {tuple(scores.shape)}')
@@ -88,7 +131,8 @@ def dp_loss_of_scores(scores: torch.Tensor, form: str = 'ours',
     computed in float32; a scalar."""
     scores = scores.float()
     if form == 'ours':
-        return diagonality_preserving_loss(scores.softmax(-1), margin)
+        _square(scores)
+        return _OursOfScores.apply(scores, float(margin))
     if form == 'paper':
         return paper_dp_loss(scores)
     if form == 'paper-corrected':

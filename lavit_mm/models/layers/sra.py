@@ -92,9 +92,15 @@ def sampled_cell_queries(hw_q: Tuple[int, int], hw_k: Tuple[int, int], stride: i
 def sra_dp_loss(state: AttentionState, stride: int, seed: Seed, margin: float = 1.0,
                 form: str = 'ours') -> torch.Tensor:
     """DP loss of a spatial-reduction attention (N queries x N_r keys) on the square map of
-    one sampled query per key cell (:func:`sampled_cell_queries`)."""
+    one sampled query per key cell (:func:`sampled_cell_queries`), the mean over batch and
+    heads. Taken one head at a time, the same mean: at detection size the maps of all heads
+    together are tens of MB (8 x 1050^2 floats in stage 4 at 800 x 1333), and the loss's
+    passes over them run 2x faster on one head's map (docs/experiments/benchmark_v2.md)."""
     index = sampled_cell_queries(state.hw_q, state.hw_k, stride, as_seed(seed, state.q.device))
-    return dp_loss_of_scores(state.logits(index), form, margin)  # of (B, h, N_r, N_r)
+    q, k = state.q[:, :, index], state.k  # (B, h, N_r, dq), (B, h, N_r, dq)
+    losses = [dp_loss_of_scores(q[:, h:h + 1] @ k[:, h:h + 1].transpose(-2, -1), form, margin)
+              for h in range(q.shape[1])]  # each of (B, 1, N_r, N_r)
+    return torch.stack(losses).mean()
 
 
 class _SRABase(AttentionBase):
