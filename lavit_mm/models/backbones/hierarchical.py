@@ -68,7 +68,7 @@ class HierarchicalViT(LessAttentionBackbone):
             refuses it.
         dp_loss_weight, dp_form, dp_margin: the DP loss (:class:`DPLossOptions`);
             ``dp_loss_weight`` defaults to the class's ``default_dp_loss_weight`` (1.0 for
-            LaViT).
+            LaViT) with LA layers, else 0.
         spt, stage_types, drloc_weight, drloc_pairs: the remedies (:class:`Remedies`).
         norm_after_stage: a ``norm_cfg`` norm on each stage's output (True), none (False), or
             a tuple of stage indices. With 'window', True means the returned stages only, as
