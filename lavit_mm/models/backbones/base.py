@@ -82,10 +82,10 @@ class LessAttentionBackbone(ComputesAuxLossesMixin, BaseModule):
         are none (``where`` says what has none, ``fix`` how to get some); sets the DP loss's
         weight (default: ``default_dp_loss_weight`` with LA layers, else 0), form and margin."""
         name = type(self).__name__
-        if not has_la:
-            for option in la_given:
-                raise ValueError(f'{name}: {option} configures Less-Attention layers and '
-                                 f'{where} has none: remove it, or {fix}')
+        la_given = list(la_given)
+        if la_given and not has_la:
+            raise ValueError(f'{name}: {la_given[0]} configures Less-Attention layers and '
+                             f'{where} has none: remove it, or {fix}')
         dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
                                         if has_la else 0., **dp_given})
         self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)

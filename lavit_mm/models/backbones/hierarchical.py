@@ -312,8 +312,12 @@ class HierarchicalViT(LessAttentionBackbone):
     def arch_zoo_for(cls, attention: str) -> Dict[str, dict]:
         return cls.arch_zoo
 
+    def _stage_depths(self) -> List[int]:
+        """Blocks per stage, conv blocks included."""
+        return [len(getattr(s, 'blocks', ())) for s in self.stages]
+
     def _num_blocks(self) -> int:
-        return sum(len(getattr(s, 'blocks', ())) for s in self.stages)
+        return sum(self._stage_depths())
 
     def _layer_depth(self, name: str) -> Optional[int]:
         """A later stage's patch embedding goes with the last block before it (Swin's
@@ -322,7 +326,7 @@ class HierarchicalViT(LessAttentionBackbone):
         match = re.match(r'stages\.(\d+)\.(\w+)(?:\.(\d+))?', name)
         if match is None:
             return None
-        depths = [len(getattr(s, 'blocks', ())) for s in self.stages]
+        depths = self._stage_depths()
         stage, part = int(match[1]), match[2]
         before = sum(depths[:stage])
         if part == 'blocks' and match[3] is not None:

@@ -50,10 +50,10 @@ class _OursOfScores(torch.autograd.Function):
     gradient written out: the training step's DP loss runs on maps of about 1000 x 1000 per
     head at detection size, where autograd's chain of a dozen full-size temporaries (and an
     identity matrix per call) cost more than the logits' matmul. Forward: the softmax P, its
-    transpose difference D = P - P^T and the dominance mask, one pass each; backward (mean
-    over the M^2 entries of each of n maps):
+    transpose difference D = P - P^T and the dominance mask (off the diagonal), one pass each;
+    backward (mean over the M^2 entries of each of n maps):
 
-        dL/dP = (sign(D) + [excess >= 0] off the diagonal) / (n M),
+        dL/dP = (sign(D) + [j != i and excess_ij >= 0]) / (n M),
         dL/dP_ii -= #{j != i: excess_ij >= 0} / ((1 + m) n M),
         dL/dS = softmax's backward of dL/dP.
 
@@ -69,8 +69,9 @@ class _OursOfScores(torch.autograd.Function):
         diagonal = probs.diagonal(dim1=-2, dim2=-1)  # (..., M)
         excess = probs - (diagonal / (1 + margin)).unsqueeze(-1)  # (..., M, M)
         over = excess >= 0  # where the hinge passes gradient (clamp's rule)
-        own = (diagonal * (margin / (1 + margin))).clamp(min=0)  # the diagonal's own excess
-        dominance = (excess.clamp_(min=0).sum(-1) - own).mean(-1)  # (...)
+        over.diagonal(dim1=-2, dim2=-1).fill_(False)  # a row's diagonal is not one of its others
+        excess.clamp_(min=0)
+        dominance = (excess.sum(-1) - excess.diagonal(dim1=-2, dim2=-1)).mean(-1)  # (...)
         ctx.save_for_backward(probs, asym, over)
         ctx.margin = margin
         return (symmetry + dominance).mean()
@@ -80,10 +81,9 @@ class _OursOfScores(torch.autograd.Function):
         probs, asym, over = ctx.saved_tensors
         M = probs.shape[-1]
         maps = probs.numel() // (M * M)
-        d_probs = torch.sign(asym).add_(over)  # (..., M, M)
-        over_diagonal = over.diagonal(dim1=-2, dim2=-1).to(d_probs.dtype)  # (..., M)
-        others = over.sum(-1, dtype=d_probs.dtype) - over_diagonal  # entries over the hinge
-        d_probs.diagonal(dim1=-2, dim2=-1).sub_(over_diagonal).sub_(others / (1 + ctx.margin))
+        d_probs = torch.sign(asym).add_(over)  # (..., M, M); sign(D) is 0 on the diagonal
+        others = over.sum(-1, dtype=d_probs.dtype)  # (..., M): a row's entries over the hinge
+        d_probs.diagonal(dim1=-2, dim2=-1).sub_(others / (1 + ctx.margin))
         d_probs.mul_(grad / (maps * M))
         return torch._softmax_backward_data(d_probs, probs, -1, probs.dtype), None
 
