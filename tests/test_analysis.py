@@ -21,7 +21,7 @@ from lavit_mm_lab.benchmark import (count_flops, parse_shape, peak_step_memory, 
 from lavit_mm.models import LaViT, Swin
 from lavit_mm.models.model_spec import build_backbone, parse_model_spec
 
-from tests.helpers import NARROW_ARCH
+from tests.helpers import NARROW_ARCH, narrow_arch
 
 NARROW = NARROW_ARCH['sra']
 NARROW_SPEC = repr(dict(type='lavit_mm.LaViT', arch=NARROW))
@@ -416,3 +416,15 @@ def test_analysis_never_changes_the_model(which):
     for k, v in before.items():
         assert after[k].dtype == v.dtype and torch.equal(after[k], v), k
     assert {name: m.training for name, m in model.named_modules()} == modes
+
+
+def test_the_dp_loss_profile_times_every_la_layer_by_grid():
+    """tools/analysis/profile_dp_loss.py's rows: one per LA grid, every LA layer counted once,
+    and the profile leaves no gradients behind."""
+    from lavit_mm_lab.dp_profile import dp_loss_parts
+    torch.manual_seed(0)
+    model = LaViT(arch=narrow_arch()).train()
+    parts = dp_loss_parts(model, torch.randn(1, 3, 64, 96))
+    assert sum(n for n, *_ in parts.values()) == len(model.la_layers)
+    assert set(parts) == {'8x12', '4x6', '2x3'}  # stages 2-4 at strides 8, 16, 32
+    assert all(p.grad is None for p in model.parameters())

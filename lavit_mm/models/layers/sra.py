@@ -95,7 +95,7 @@ def sra_dp_loss(state: AttentionState, stride: int, seed: Seed, margin: float = 
     one sampled query per key cell (:func:`sampled_cell_queries`), the mean over batch and
     heads. Taken one head at a time, the same mean: at detection size the maps of all heads
     together are tens of MB (8 x 1050^2 floats in stage 4 at 800 x 1333), and the loss's
-    passes over them run 2x faster on one head's map (docs/experiments/benchmark_v2.md)."""
+    passes run over one head's map at a time (docs/experiments/benchmark_v2.md)."""
     index = sampled_cell_queries(state.hw_q, state.hw_k, stride, as_seed(seed, state.q.device))
     q, k = state.q[:, :, index], state.k  # (B, h, N_r, dq), (B, h, N_r, dq)
     losses = [dp_loss_of_scores(q[:, h:h + 1] @ k[:, h:h + 1].transpose(-2, -1), form, margin)
