@@ -5,8 +5,8 @@ custom_imports = dict(imports=['lavit_mm.models.det'], allow_failed_imports=Fals
 
 model = dict(
     type='lavit_mm.RetinaNet',  # mmdet's RetinaNet + the backbone's `loss_dp`
-    backbone=dict(_delete_=True, type='lavit_mm.LaViT', attention='window', arch='tiny',
-                  window_size=7, drop_path_rate=0.2,
+    backbone=dict(_delete_=True, type='lavit_mm.LaViT', arch='tiny',
+                  attention=dict(type='window', window_size=7), drop_path_rate=0.2,
                   out_indices=(1, 2, 3), init_cfg=None))
 
 optim_wrapper = dict(

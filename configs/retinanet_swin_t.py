@@ -10,7 +10,7 @@ model = dict(
         _delete_=True,
         type='lavit_mm.Swin',
         arch='tiny',
-        window_size=7,
+        attention=dict(type='window', window_size=7),
         drop_path_rate=0.2,
         # only the stages the FPN uses: an unused output norm would break DDP
         out_indices=(1, 2, 3),

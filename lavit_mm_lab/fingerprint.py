@@ -31,10 +31,14 @@ def _window(**options) -> dict:
     return dict(type='lavit_mm.LaViT', attention='window', arch=dict(_WINDOW), **options)
 
 
-def _plain(**options) -> dict:
+def _plain(less_attention=None, **options) -> dict:
     return dict(type='lavit_mm.LaViTPlain', img_size=48, patch_size=8, out_type='featmap',
                 arch=dict(embed_dims=32, num_layers=6, num_heads=2, feedforward_channels=64),
-                layer_types='4va+2la', **options)
+                less_attention=dict(layers='4va+2la', **(less_attention or {})), **options)
+
+
+def _dense(**options) -> dict:
+    return dict(transform='dense', map_size=48, **options)
 
 
 CONFIGS: Dict[str, dict] = {
@@ -43,22 +47,23 @@ CONFIGS: Dict[str, dict] = {
         _ALL_VA, overlap_patch_embed=True, use_conv_ffn=True, use_abs_pos_embed=False)),
     'swin': dict(type='lavit_mm.Swin', arch=dict(_WINDOW, num_va=[2, 3, 3, 2])),
     'lavit': _lavit(),
-    'lavit_dp_off': _lavit(dp_loss_weight=0.),
-    'lavit_dense_linear_paper': _lavit(la_transform='dense', la_map_size=48, la_init='linear',
-                                       dp_form='paper'),
-    'lavit_dense_corrected': _lavit(la_transform='dense', la_map_size=48,
-                                    dp_form='paper-corrected'),
-    'lavit_key_stride': _lavit(la_key_stride=2, la_kernel_size=5),
-    'lavit_head_mix_lsa_reattention': _lavit(la_head_mix=True, lsa=True, reattention=True),
-    'lavit_no_cross_stage': _lavit(cross_stage_residual=False),
+    'lavit_dp_off': _lavit(less_attention=dict(dp_loss=dict(weight=0.))),
+    'lavit_dense_linear_paper': _lavit(less_attention=_dense(
+        init='linear', dp_loss=dict(form='paper'))),
+    'lavit_dense_corrected': _lavit(less_attention=_dense(
+        dp_loss=dict(form='paper-corrected'))),
+    'lavit_key_stride': _lavit(less_attention=dict(key_stride=2, kernel_size=5)),
+    'lavit_head_mix_lsa_reattention': _lavit(less_attention=dict(head_mix=True),
+                                             remedies=dict(lsa=True, reattention=True)),
+    'lavit_no_cross_stage': _lavit(attention=dict(type='sra', cross_stage_residual=False)),
     'lavit_la_only_stage': dict(type='lavit_mm.LaViT', arch=dict(_SRA, num_va=[2, 2, 0, 1])),
-    'lavit_spt_drloc': _lavit(spt=True, drloc_weight=0.1),
-    'lavit_cctt': _lavit(stage_types=['conv', 'conv', 'attn', 'attn']),
+    'lavit_spt_drloc': _lavit(remedies=dict(spt=True, drloc_weight=0.1)),
+    'lavit_cctt': _lavit(remedies=dict(stage_types=['conv', 'conv', 'attn', 'attn'])),
     'lavit_window': _window(),
-    'lavit_window_linear_lsa_reattention': _window(la_init='linear', lsa=True,
-                                                   reattention=True),
+    'lavit_window_linear_lsa_reattention': _window(less_attention=dict(init='linear'),
+                                                   remedies=dict(lsa=True, reattention=True)),
     'lavit_plain': _plain(),
-    'lavit_plain_dense_lsa': _plain(la_transform='dense', lsa=True),
+    'lavit_plain_dense_lsa': _plain(dict(transform='dense'), remedies=dict(lsa=True)),
 }
 
 

@@ -32,10 +32,10 @@ def narrow_arch(attention: str = 'sra', **changes) -> dict:
     return {**{k: list(v) for k, v in NARROW_ARCH[attention].items()}, **changes}
 
 
-def build_narrow(model_type=None, attention: str = 'sra', arch: dict = None, seed: int = 0,
+def build_narrow(model_type=None, attention='sra', arch: dict = None, seed: int = 0,
                  **kwargs):
     """A narrow backbone (LaViT unless ``model_type``), initialised from ``seed``, in eval
-    mode."""
+    mode. ``attention``: a kind's name or its dict (``type`` and options)."""
     import torch
 
     from lavit_mm.models import LaViT
@@ -43,7 +43,8 @@ def build_narrow(model_type=None, attention: str = 'sra', arch: dict = None, see
     torch.manual_seed(seed)
     if model_type.__name__ != 'Swin':
         kwargs['attention'] = attention
-    model = model_type(arch=arch or narrow_arch(attention), **kwargs)
+    kind = attention['type'] if isinstance(attention, dict) else attention
+    model = model_type(arch=arch or narrow_arch(kind), **kwargs)
     model.init_weights()
     return model.eval()
 

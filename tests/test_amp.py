@@ -31,7 +31,7 @@ def test_amp_runs_all_tasks_without_nan(task, tmp_path, request):
 
 
 def test_autocast_keeps_dp_loss_in_fp32():
-    model = LaViT(arch='tiny', dp_loss_weight=1.0).train()
+    model = LaViT(arch='tiny', less_attention=dict(dp_loss=dict(weight=1.0))).train()
     with torch.autocast('cpu', dtype=torch.bfloat16):
         model(torch.randn(1, 3, 64, 64))
     assert model.aux_losses()['loss_dp'].dtype == torch.float32

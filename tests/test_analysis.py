@@ -33,8 +33,9 @@ SMALL_SPEC = repr(dict(type='lavit_mm.LaViT', out_indices=(1, ), arch=dict(
 
 def test_model_specs_and_shapes():
     assert parse_model_spec('pvt_s')[1] == dict(type='lavit_mm.PVT', arch='small')
-    name, cfg = parse_model_spec('lavit_s+la_key_stride=2,with_cp=True')
-    assert cfg['la_key_stride'] == 2 and cfg['with_cp'] is True and cfg['arch'] == 'small'
+    name, cfg = parse_model_spec('lavit_s+less_attention.key_stride=2,with_cp=True')
+    assert cfg['less_attention'] == dict(key_stride=2) and cfg['with_cp'] is True
+    assert cfg['arch'] == 'small'
     assert parse_model_spec("dict(type='lavit_mm.PVT', arch='tiny')")[1]['arch'] == 'tiny'
     assert parse_model_spec('configs/retinanet_lavit_s.py')[1]['type'] == 'lavit_mm.LaViT'
     with pytest.raises(ValueError, match='unknown model .*pvt_s'):
@@ -157,7 +158,7 @@ def test_cross_head_similarity():
 def test_collected_attention_is_complete_and_la_starts_as_its_va(attention):
     torch.manual_seed(0)
     if attention == 'sra':
-        model = LaViT(arch=dict(NARROW), la_key_stride=1).eval()
+        model = LaViT(arch=dict(NARROW), less_attention=dict(key_stride=1)).eval()
     else:
         arch = {k: v for k, v in NARROW.items() if k != 'sr_ratios'}
         model = LaViT(arch=arch, attention='window', window_size=4).eval()
@@ -392,12 +393,13 @@ def test_analysis_never_changes_the_model(which):
     torch.manual_seed(0)
     if which == 'plain':
         model = LaViTPlain(arch=dict(embed_dims=32, num_layers=4, num_heads=2,
-                                     feedforward_channels=64), layer_types='2va+2la',
-                           img_size=32, patch_size=4, reattention=True, lsa=True,
-                           frozen_stages=1)
+                                     feedforward_channels=64),
+                           img_size=32, patch_size=4, frozen_stages=1,
+                           less_attention=dict(layers='2va+2la'),
+                           remedies=dict(reattention=True, lsa=True))
     else:
-        model = LaViT(arch=narrow_arch(which), attention=which, reattention=True, lsa=True,
-                      frozen_stages=1)
+        model = LaViT(arch=narrow_arch(which), attention=which, frozen_stages=1,
+                      remedies=dict(reattention=True, lsa=True))
     model.init_weights()
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}

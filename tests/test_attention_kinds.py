@@ -2,6 +2,7 @@
 every public option of every backbone either changes the model or raises."""
 import dataclasses
 import inspect
+import re
 
 import pytest
 import torch
@@ -11,9 +12,12 @@ from lavit_mm.models import PVT, LaViT, PVTv2, Swin
 from lavit_mm.models.backbones import base as blocks_module
 from lavit_mm.models.backbones.hierarchical import HierarchicalViT
 from lavit_mm.models.backbones.pvtv2 import V2_PARTS
+from lavit_mm.models.backbones.hierarchical import ARCH_PARTS
+from lavit_mm.models.backbones.remedies import Remedies
 from lavit_mm.models.layers import (ATTENTION_KINDS, AttentionBase, AttentionKind,
-                                    AttentionState, attend, kind_option_names,
+                                    AttentionState, DPLossOptions, attend,
                                     register_attention_kind)
+from lavit_mm.models.layers.kind import CrossStageOptions
 from tests.helpers import narrow_arch
 
 
@@ -40,8 +44,9 @@ class GlobalAttention(AttentionBase):
 
 
 class GlobalKind(AttentionKind):
-    name = 'test-global'  # options: KindOptions (patch_padding)
-    cross_stage_residual = True  # global attention nests across stages
+    name = 'test-global'
+    Options = CrossStageOptions  # patch_padding and the cross-stage residual's options
+    carries_attention = True  # global attention nests across stages
     lavit_presets = {'narrow': narrow_arch('window', num_va=[2, 3, 3, 2])}  # its named preset
 
     def vanilla(self, args, stage, index):
@@ -60,7 +65,8 @@ def test_a_new_kind_takes_a_named_preset_and_the_cross_stage_residual(global_kin
     the residual's extension reaches its first layers, zero-initialised (same outputs), and
     a trained residual changes the attention of each stage's first layer."""
     torch.manual_seed(0)
-    plain = LaViT(arch='narrow', attention='test-global', cross_stage_residual=False).eval()
+    plain = LaViT(arch='narrow',
+                  attention=dict(type='test-global', cross_stage_residual=False)).eval()
     torch.manual_seed(0)
     model = LaViT(arch='narrow', attention='test-global').eval()  # the kind's default: on
     assert [s.cross_stage is not None for s in model.stages] == [False, True, True, True]
@@ -100,9 +106,9 @@ def test_a_new_attention_kind_plugs_into_every_backbone_path(global_kind):
 
 def test_a_kind_refuses_options_and_arch_keys_it_does_not_take(global_kind):
     arch = narrow_arch('window', num_va=[2, 3, 3, 2])
-    with pytest.raises(ValueError, match=r"window_size does not apply to "
-                                         r"attention='test-global'.*attention='window'"):
-        LaViT(arch=arch, attention='test-global', window_size=4)
+    with pytest.raises(ValueError, match=r"attention.window_size is not an option here; "
+                                         r"attention takes .*\(attention='window' takes it\)"):
+        LaViT(arch=arch, attention=dict(type='test-global', window_size=4))
     with pytest.raises(ValueError, match="arch keys \\['sr_ratios'\\] do not apply"):
         LaViT(arch=narrow_arch('sra', num_va=[2, 3, 3, 2]), attention='test-global')
     with pytest.raises(ValueError, match="'test-global' has no Less-Attention layer"):
@@ -137,24 +143,45 @@ def _build(model_type, kind, **options):
     return model
 
 
+def _kwargs(model_type, kind, option, value):
+    """A dotted option ('less_attention.dp_loss.weight', 'arch.use_conv_ffn') as keywords."""
+    *groups, key = option.split('.')
+    if not groups:
+        return {option: value}
+    if groups == ['arch']:
+        return dict(arch=dict(_arch(model_type, kind), **{key: value}))
+    leaf = {key: value}
+    for group in reversed(groups[1:]):
+        leaf = {group: leaf}
+    if groups[0] == 'attention':
+        leaf = dict(type=kind, **leaf)
+    return {groups[0]: leaf}
+
+
 # an alternative value for every public option
 def _alternatives(model_type, kind, tmp_path):
-    return dict(
-        arch=_arch(model_type, kind, mlp_ratios=[1, 1, 1, 1]),
-        attention='window' if kind == 'sra' else 'sra',
-        window_size=4, in_channels=1, pretrain_img_size=128, out_indices=(1, 3),
-        qkv_bias=False, drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.5,
-        patch_padding=1, cross_stage_residual=kind != 'sra' or model_type in (PVT, PVTv2),
-        cross_stage_rank=4, la_kernel_size=5, la_key_stride=2, la_head_mix=True,
-        la_transform='dense', la_map_size=96, la_init='linear',
-        dp_loss_weight=0.5, dp_form='paper-corrected', dp_margin=0.5,
-        norm_after_stage=(0, ), act_cfg=dict(type='ReLU'),
-        norm_cfg=dict(type='LN', eps=1e-2), frozen_stages=1, norm_eval=True, with_cp=True,
-        check_finite=True, init_cfg=_pretrained(tmp_path, model_type, kind),
-        reattention=True, lsa=True, spt=True, stage_types=('conv', 'attn', 'attn', 'attn'),
-        drloc_weight=0.2, drloc_pairs=8,
-        # PVT v2's parts: off in PVTv2 presets, on elsewhere
-        **({k: not v for k, v in V2_PARTS.items()} if model_type is PVTv2 else V2_PARTS))
+    v2 = model_type is PVTv2
+    return {
+        'arch': _arch(model_type, kind, mlp_ratios=[1, 1, 1, 1]),
+        'attention': 'window' if kind == 'sra' else 'sra',
+        'attention.patch_padding': 1, 'attention.window_size': 4,
+        'attention.pretrain_img_size': 128, 'attention.use_abs_pos_embed': v2,
+        'attention.cross_stage_residual': kind != 'sra' or model_type in (PVT, PVTv2),
+        'attention.cross_stage_rank': 4,
+        'arch.overlap_patch_embed': not v2, 'arch.use_conv_ffn': not v2,
+        'in_channels': 1, 'out_indices': (1, 3), 'qkv_bias': False, 'drop_rate': 0.3,
+        'attn_drop_rate': 0.3, 'drop_path_rate': 0.5, 'norm_after_stage': (0, ),
+        'act_cfg': dict(type='ReLU'), 'norm_cfg': dict(type='LN', eps=1e-2),
+        'frozen_stages': 1, 'norm_eval': True, 'with_cp': True, 'check_finite': True,
+        'init_cfg': _pretrained(tmp_path, model_type, kind),
+        'less_attention.kernel_size': 5, 'less_attention.key_stride': 2,
+        'less_attention.head_mix': True, 'less_attention.transform': 'dense',
+        'less_attention.map_size': 96, 'less_attention.init': 'linear',
+        'less_attention.dp_loss.weight': 0.5, 'less_attention.dp_loss.form': 'paper-corrected',
+        'less_attention.dp_loss.margin': 0.5,
+        'remedies.reattention': True, 'remedies.lsa': True, 'remedies.spt': True,
+        'remedies.stage_types': ('conv', 'attn', 'attn', 'attn'), 'remedies.drloc_weight': 0.2,
+        'remedies.drloc_pairs': 8}
 
 
 def _fingerprint(model, monkeypatch):
@@ -195,39 +222,42 @@ def _same(a, b) -> bool:
 
 
 def _public_options(model_type):
+    """The top-level keywords and, dotted, every key of every group any kind takes, and the
+    arch's PVT v2 parts."""
     names = set(inspect.signature(HierarchicalViT.__init__).parameters)
     names |= set(inspect.signature(model_type.__init__).parameters)
-    names |= kind_option_names()  # the kinds' flat keywords (**kind_options)
-    return sorted(names - {'self', 'kwargs', 'kind_options'})
+    names -= {'self', 'kwargs', 'flat', 'less_attention', 'remedies'}
+    for option_set in [DPLossOptions, Remedies] + [k.Options for k in ATTENTION_KINDS.values()]:
+        names |= {option_set.spelling(f.name) for f in dataclasses.fields(option_set)}
+    return sorted(names | {f'arch.{part}' for part in ARCH_PARTS})
 
 
+_LA = {f'less_attention.{k}' for k in ('kernel_size', 'key_stride', 'head_mix', 'transform',
+                                       'map_size', 'init', 'dp_loss.weight', 'dp_loss.form',
+                                       'dp_loss.margin')}
 # (backbone, kind) -> the options refused there, each for a stated reason
 REFUSED = {
-    (LaViT, 'sra'): {'window_size',  # windows only
+    (LaViT, 'sra'): {'attention.window_size',  # windows only
                      'attention',  # the 'sra' arch has sr_ratios, which windows refuse
-                     'la_map_size',  # sizes dense maps; la_transform is 'local' by default
+                     'less_attention.map_size',  # sizes dense maps; the transform is 'local'
                      'norm_eval',  # no BatchNorm to keep in eval mode
-                     'drloc_pairs'},  # DRLoc is off (drloc_weight=0)
-    (LaViT, 'window'): {'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'attention',
-                        'la_transform', 'la_map_size',  # windows' LA maps are dense per window
-                        'cross_stage_residual', 'cross_stage_rank', 'norm_eval',
-                        'drloc_pairs', 'use_abs_pos_embed'},
-    (PVT, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
-                   'la_transform', 'la_map_size', 'la_init', 'dp_form',
-                   'dp_loss_weight', 'dp_margin',  # no LA layer in PVT
-                   'cross_stage_rank',  # the residual is off in PVT
-                   'norm_eval', 'drloc_pairs'},
-    (PVTv2, 'sra'): {'window_size', 'attention', 'la_kernel_size', 'la_key_stride',
-                     'la_head_mix', 'dp_loss_weight', 'dp_margin', 'cross_stage_rank',
-                     'la_transform', 'la_map_size', 'la_init', 'dp_form',
-                     'norm_eval', 'drloc_pairs',
-                     'pretrain_img_size',  # sizes position tables, which PVT v2 has not
-                     'patch_padding', 'spt'},  # the overlapping embedding sets both
-    (Swin, 'window'): {'attention', 'cross_stage_residual',  # fixed for Swin
-                       'pretrain_img_size', 'la_kernel_size', 'la_key_stride', 'la_head_mix',
-                       'la_transform', 'la_map_size', 'la_init', 'dp_form',
-                       'dp_loss_weight', 'dp_margin', 'cross_stage_rank', 'norm_eval',
-                       'drloc_pairs', 'use_abs_pos_embed'},
+                     'remedies.drloc_pairs'},  # DRLoc is off (drloc_weight=0)
+    (LaViT, 'window'): {'attention.pretrain_img_size', 'less_attention.kernel_size',
+                        'less_attention.key_stride', 'attention', 'less_attention.transform',
+                        'less_attention.map_size',  # windows' LA maps are dense per window
+                        'attention.cross_stage_residual', 'attention.cross_stage_rank',
+                        'norm_eval', 'remedies.drloc_pairs', 'attention.use_abs_pos_embed'},
+    (PVT, 'sra'): {'attention.window_size', 'attention', *_LA,  # no LA layer in PVT
+                   'attention.cross_stage_rank',  # the residual is off in PVT
+                   'norm_eval', 'remedies.drloc_pairs'},
+    (PVTv2, 'sra'): {'attention.window_size', 'attention', *_LA, 'attention.cross_stage_rank',
+                     'norm_eval', 'remedies.drloc_pairs',
+                     'attention.pretrain_img_size',  # sizes position tables PVT v2 has not
+                     'attention.patch_padding', 'remedies.spt'},  # the overlapping embedding
+    (Swin, 'window'): {'attention',  # fixed for Swin
+                       'attention.cross_stage_residual', 'attention.pretrain_img_size', *_LA,
+                       'attention.cross_stage_rank', 'norm_eval', 'remedies.drloc_pairs',
+                       'attention.use_abs_pos_embed'},
 }
 
 
@@ -241,10 +271,11 @@ def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, mo
     for option in options:
         torch.manual_seed(0)
         try:
-            model = _build(model_type, kind, **{option: alternatives[option]})
+            model = _build(model_type, kind,
+                           **_kwargs(model_type, kind, option, alternatives[option]))
         except (ValueError, TypeError) as e:
             assert option in REFUSED[(model_type, kind)], f'{option} refused: {e}'
-            assert option in str(e) or option == 'attention', (option, str(e))
+            assert option.split('.')[-1] in str(e) or option == 'attention', (option, str(e))
             continue
         assert option not in REFUSED[(model_type, kind)], f'{option} was accepted'
         changed = _fingerprint(model, monkeypatch)
@@ -252,35 +283,51 @@ def test_every_option_changes_the_model_or_raises(model_type, kind, tmp_path, mo
 
 
 @pytest.mark.parametrize('option,value', [
-    ('dp_loss_weight', -1.), ('dp_margin', -0.5), ('drop_path_rate', 1.5),
-    ('attn_drop_rate', -0.1), ('la_key_stride', 0), ('la_kernel_size', 4),
-    ('cross_stage_rank', 0), ('pretrain_img_size', 0), ('in_channels', 0),
-    ('patch_padding', -1), ('out_indices', (0, 0)), ('out_indices', (4, )),
-    ('frozen_stages', 5), ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
-    ('la_key_stride', 1.5), ('drloc_weight', -0.1), ('drloc_pairs', 0),
-    ('stage_types', ('conv', )), ('stage_types', ('attn', 'conv', 'attn', 'attn')),
-    ('overlap_patch_embed', 'yes'), ('use_conv_ffn', 1), ('use_abs_pos_embed', 'no'),
-    ('lsa', 1), ('reattention', 'yes'), ('la_head_mix', 1), ('spt', 1),
+    ('less_attention.dp_loss.weight', -1.), ('less_attention.dp_loss.margin', -0.5),
+    ('drop_path_rate', 1.5), ('attn_drop_rate', -0.1), ('less_attention.key_stride', 0),
+    ('less_attention.kernel_size', 4), ('attention.cross_stage_rank', 0),
+    ('attention.pretrain_img_size', 0), ('in_channels', 0), ('attention.patch_padding', -1),
+    ('out_indices', (0, 0)), ('out_indices', (4, )), ('frozen_stages', 5),
+    ('norm_after_stage', (7, )), ('init_cfg', dict(type='Kaiming')),
+    ('less_attention.key_stride', 1.5), ('remedies.drloc_weight', -0.1),
+    ('remedies.drloc_pairs', 0), ('remedies.stage_types', ('conv', )),
+    ('remedies.stage_types', ('attn', 'conv', 'attn', 'attn')),
+    ('arch.overlap_patch_embed', 'yes'), ('arch.use_conv_ffn', 1),
+    ('attention.use_abs_pos_embed', 'no'), ('remedies.lsa', 1), ('remedies.reattention', 'yes'),
+    ('less_attention.head_mix', 1), ('remedies.spt', 1),
     ('windw_size', 7)])  # a typo: no kind's option
 def test_nonsensical_values_are_refused_by_name(option, value):
-    with pytest.raises((ValueError, TypeError), match=option):
-        LaViT(arch=narrow_arch('sra'), **{option: value})
+    with pytest.raises((ValueError, TypeError), match=option.split('.')[-1]):
+        LaViT(**_kwargs(LaViT, 'sra', option, value))
+
+
+def test_flat_keywords_of_earlier_versions_are_refused_with_their_grouped_spelling():
+    for flat, spelling in (('la_kernel_size', 'less_attention=dict(kernel_size=...)'),
+                           ('dp_loss_weight', 'less_attention=dict(dp_loss=dict(weight=...))'),
+                           ('lsa', 'remedies=dict(lsa=...)'),
+                           ('cross_stage_residual',
+                            'attention=dict(type=..., cross_stage_residual=...)'),
+                           ('overlap_patch_embed', 'arch=dict(..., overlap_patch_embed=...)')):
+        with pytest.raises(TypeError, match=re.escape(f'LaViT: {flat} is written {spelling}')):
+            LaViT(arch=narrow_arch('sra'), **{flat: 1})
 
 
 def test_options_are_parsed_once_into_the_kinds_typed_sets():
-    """Flat keywords -> the kind's frozen dataclass: given values over the defaults (an
-    arch's own default in between), the LA ones marked, and nothing else accepted."""
-    sra = LaViT(arch=narrow_arch('sra'), la_key_stride=2, lsa=True)
+    """Grouped keys -> the kind's frozen dataclass: given values over the defaults (an arch's
+    own default in between), the LA ones marked, and nothing else accepted."""
+    sra = LaViT(arch=narrow_arch('sra'), less_attention=dict(key_stride=2),
+                remedies=dict(lsa=True))
     window = LaViT(arch=dict(narrow_arch('window'), window_size=4), attention='window')
     # options reach the layers through LayerArgs
     assert sra.stages[1].blocks[0].attn.lsa and sra.stages[1].blocks[-1].attn.key_stride == 2
-    assert ATTENTION_KINDS['sra'].Options.la_names() == (
+    assert set(ATTENTION_KINDS['sra'].Options.la_names()) == {
         'la_head_mix', 'la_init', 'la_transform', 'la_map_size', 'la_kernel_size',
-        'la_key_stride')
-    assert ATTENTION_KINDS['window'].Options.la_names() == ('la_head_mix', 'la_init')
+        'la_key_stride'}
+    assert set(ATTENTION_KINDS['window'].Options.la_names()) == {'la_head_mix', 'la_init'}
     assert window.stages[0].blocks[0].attn.window_size == 4  # the arch's, not the default 7
     parsed = ATTENTION_KINDS['sra'].Options.parse('X', dict(la_key_stride=2))
     assert (parsed.la_key_stride, parsed.la_kernel_size, parsed.lsa) == (2, 3, False)
+    assert ATTENTION_KINDS['sra'].Options.spelling('la_key_stride') == 'less_attention.key_stride'
     with pytest.raises(dataclasses.FrozenInstanceError):
         parsed.la_key_stride = 1
 

@@ -100,7 +100,7 @@ def test_la_transform_equals_logit_space_transform():
 
 def test_cross_stage_residual_zero_init_is_baseline_and_adds_pooled_attention():
     x = torch.randn(1, 3, 128, 128)
-    with_res, without = build(), build(cross_stage_residual=False)
+    with_res, without = build(), build(attention=dict(type='sra', cross_stage_residual=False))
     without.load_state_dict(
         {k: v for k, v in with_res.state_dict().items() if 'cross_stage' not in k})
     with torch.no_grad():
@@ -127,7 +127,7 @@ def test_la_key_stride_attends_to_coarser_keys_and_matches_strided_logit_transfo
     one (Theta with stride 2 along the key axis), later LA layers stay on it; values are the
     2x2 cell means."""
     arch = dict(SMALL_ARCH, num_va=[1, 1, 1, 1])  # LA layers in every stage, two in stage 2
-    model = build(arch, la_key_stride=2)
+    model = build(arch, less_attention=dict(key_stride=2))
     x = torch.randn(1, 3, 128, 96)
     with torch.no_grad():
         for m in model.la_layers:
@@ -151,7 +151,7 @@ def test_la_key_stride_attends_to_coarser_keys_and_matches_strided_logit_transfo
     torch.testing.assert_close(coarse[0, 0], tokens[0, [0, 1, 7, 8]].mean(0))
     torch.testing.assert_close(coarse[0, -1], tokens[0, -1])  # a partial corner cell
     # and it trains with the DP loss at an odd size
-    model = build(arch, la_key_stride=2, dp_loss_weight=1.0).train()
+    model = build(arch, less_attention=dict(key_stride=2, dp_loss=dict(weight=1.0))).train()
     outs = model(torch.randn(1, 3, 97, 61))
     loss_dp = model.aux_losses()['loss_dp']
     (sum(o.mean() for o in outs) + loss_dp).backward()
@@ -161,7 +161,8 @@ def test_la_key_stride_attends_to_coarser_keys_and_matches_strided_logit_transfo
 
 def test_pvt_is_lavit_without_la_and_residual():
     arch = dict(SMALL_ARCH, num_va=SMALL_ARCH['depths'])
-    lavit = build(arch, cross_stage_residual=False, norm_after_stage=False, patch_padding=0)
+    lavit = build(arch, norm_after_stage=False,
+                  attention=dict(type='sra', cross_stage_residual=False, patch_padding=0))
     pvt = PVT(arch=copy.deepcopy(arch)).eval()
     pvt.load_state_dict(lavit.state_dict())
     x = torch.randn(1, 3, 250, 333)
@@ -200,7 +201,8 @@ def test_with_cp_same_output_and_gradients():
     x = torch.randn(2, 3, 96, 64)
     results = []
     for with_cp in (False, True):
-        model = build(with_cp=with_cp, drop_path_rate=0., dp_loss_weight=1.0).train()
+        model = build(with_cp=with_cp, drop_path_rate=0.,
+                      less_attention=dict(dp_loss=dict(weight=1.0))).train()
         outs = model(x)
         loss = sum((o ** 2).mean() for o in outs) + model.aux_losses()['loss_dp']
         loss.backward()
@@ -216,18 +218,19 @@ def test_with_cp_same_output_and_gradients():
 
 def test_dp_loss_only_when_weighted_and_training():
     x = torch.randn(1, 3, 64, 64)
-    on = build(dp_loss_weight=0.5, drop_path_rate=0.).train()
+    on = build(drop_path_rate=0., less_attention=dict(dp_loss=dict(weight=0.5))).train()
     on(x)
     losses = on.aux_losses()
     assert set(losses) == {'loss_dp'} and losses['loss_dp'].requires_grad
-    full = build(dp_loss_weight=1.0, drop_path_rate=0.).train()  # same init, same step
+    # same init, same step
+    full = build(drop_path_rate=0., less_attention=dict(dp_loss=dict(weight=1.0))).train()
     full(x)
     assert losses['loss_dp'].item() == pytest.approx(0.5 * full.aux_losses()['loss_dp'].item())
     on.eval()
     with torch.no_grad():
         on(x)
     assert on.aux_losses() == {}
-    off = build(dp_loss_weight=0.).train()
+    off = build(less_attention=dict(dp_loss=dict(weight=0.))).train()
     off(x)
     assert off.aux_losses() == {}
 
@@ -236,11 +239,11 @@ def test_dp_sampling_follows_the_checkpointed_step_counter():
     """The DP loss's sampled offsets depend on the step count in the state dict, not on the
     global RNG: a model resumed from a state dict computes what the original would."""
     x = torch.randn(1, 3, 96, 96)
-    a = build(dp_loss_weight=1.0, drop_path_rate=0.).train()
+    a = build(drop_path_rate=0., less_attention=dict(dp_loss=dict(weight=1.0))).train()
     a(x)
     a.aux_losses()
     assert int(a.state_dict()['dp_step']) == 1
-    b = build(dp_loss_weight=1.0, drop_path_rate=0.).train()
+    b = build(drop_path_rate=0., less_attention=dict(dp_loss=dict(weight=1.0))).train()
     b.load_state_dict(a.state_dict())
     torch.manual_seed(123)  # the global RNG plays no part
     a(x)
@@ -253,7 +256,8 @@ def test_checkpoint_keys_do_not_depend_on_the_dp_weight_and_old_layouts_load():
     """The step counter exists in every model with LA layers; checkpoints of models trained
     without the DP loss (older versions registered the counter only with a positive weight)
     load strictly, the counter starting at 0."""
-    on, off = build(dp_loss_weight=1.0), build(dp_loss_weight=0.)
+    on = build(less_attention=dict(dp_loss=dict(weight=1.0)))
+    off = build(less_attention=dict(dp_loss=dict(weight=0.)))
     assert on.state_dict().keys() == off.state_dict().keys()
     assert 'dp_step' in off.state_dict()
     old = {k: v for k, v in on.state_dict().items() if k != 'dp_step'}
@@ -264,7 +268,8 @@ def test_checkpoint_keys_do_not_depend_on_the_dp_weight_and_old_layouts_load():
 
 
 def test_drop_path_is_stochastic_in_training_only():
-    model = build(drop_path_rate=0.5, dp_loss_weight=0.)  # no backbone loss to collect
+    # no backbone loss to collect
+    model = build(drop_path_rate=0.5, less_attention=dict(dp_loss=dict(weight=0.)))
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         e1, e2 = model.eval()(x)[3], model(x)[3]
@@ -319,16 +324,17 @@ def test_dp_loss_has_no_minimum_at_uniform_attention():
     asymmetric[0, 0, 1] += 0.05
     asymmetric[0, 0, 0] -= 0.05
     assert dp(asymmetric) > dp(dominant(3.0))
-    with pytest.raises(ValueError, match='dp_margin'):
-        LaViT(arch='tiny', dp_margin=-1)
+    with pytest.raises(ValueError, match='less_attention.dp_loss.margin must be >= 0'):
+        LaViT(arch='tiny', less_attention=dict(dp_loss=dict(margin=-1)))
 
 
 @pytest.mark.parametrize('attention', ['sra', 'window'])
 def test_dp_loss_shapes_only_the_la_transforms(attention):
     """The DP loss must not reach the attention an LA layer inherits (it collapsed that VA
     attention to uniform when it did); it trains Theta/Psi."""
-    model = build(narrow_arch(attention), attention=attention, dp_loss_weight=1.0,
-                  **({} if attention == 'sra' else dict(window_size=4))).train()
+    model = build(narrow_arch(attention), attention=attention,
+                  **{} if attention == 'sra' else dict(window_size=4),
+                  less_attention=dict(dp_loss=dict(weight=1.0))).train()
     with torch.no_grad():
         for m in model.la_layers:
             m.theta.weight.add_(0.1 * torch.randn_like(m.theta.weight))

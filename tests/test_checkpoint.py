@@ -58,10 +58,11 @@ def test_step_counters_of_every_auxiliary_loss_are_not_reported_missing(tmp_path
     """A checkpoint without the DP and DRLoc step counters (trained with neither loss) loads
     into a model with both: the counters are training state, started at 0, not missing
     weights; everything else is reported."""
-    src = {k: v for k, v in LaViT(arch=dict(ARCH), dp_loss_weight=0.).state_dict().items()
+    no_dp = LaViT(arch=dict(ARCH), less_attention=dict(dp_loss=dict(weight=0.)))
+    src = {k: v for k, v in no_dp.state_dict().items()
            if k != 'dp_step'}
     torch.save(src, tmp_path / 'w.pth')
-    model = LaViT(arch=dict(ARCH), drloc_weight=0.1)
+    model = LaViT(arch=dict(ARCH), remedies=dict(drloc_weight=0.1))
     model.dp_step.fill_(5)
     model.drloc_step.fill_(5)
     report = load_pretrained(model, str(tmp_path / 'w.pth'))
@@ -199,7 +200,7 @@ def test_one_load_hook_adapts_a_state_dict_for_both_families():
     from lavit_mm.models import LaViTPlain
     vit = dict(embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
     source = LaViTPlain(arch=vit, img_size=32, patch_size=4)  # 2 VA layers, an 8x8 table
-    target = LaViTPlain(arch=vit, layer_types='1va+1la', img_size=48, patch_size=4)
+    target = LaViTPlain(arch=vit, img_size=48, patch_size=4, less_attention=dict(layers='1va+1la'))
     pvt = LaViT(arch=dict(ARCH))
     pvt_state = pvt.state_dict()
     key = 'stages.0.pos_embed.pos_embed'

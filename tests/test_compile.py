@@ -19,11 +19,10 @@ CUDA = torch.cuda.is_available()
 MODELS = {
     **CUDA_MODELS,  # LaViT sra/window/key stride 2, PVT, Swin: the narrow GPU-test models
     # every option of the remedies that can be combined, per kind
-    'lavit_sra_remedies': lambda: build_narrow(
-        LaViT, 'sra', reattention=True, lsa=True, spt=True, drloc_weight=0.1, drloc_pairs=8),
-    'lavit_window_remedies': lambda: build_narrow(
-        LaViT, 'window', window_size=4, reattention=True, lsa=True,
-        stage_types=('conv', 'attn', 'attn', 'attn')),
+    'lavit_sra_remedies': lambda: build_narrow(LaViT, 'sra', remedies=dict(
+        reattention=True, lsa=True, spt=True, drloc_weight=0.1, drloc_pairs=8)),
+    'lavit_window_remedies': lambda: build_narrow(LaViT, 'window', window_size=4, remedies=dict(
+        reattention=True, lsa=True, stage_types=('conv', 'attn', 'attn', 'attn'))),
 }
 
 

@@ -13,7 +13,8 @@ needs_cuda = pytest.mark.skipif(not CUDA, reason='needs a CUDA device (GPU-only 
 MODELS = {
     'lavit_sra': lambda **kw: build_narrow(LaViT, 'sra', **kw),
     'lavit_window': lambda **kw: build_narrow(LaViT, 'window', window_size=4, **kw),
-    'lavit_sra_key_stride_2': lambda **kw: build_narrow(LaViT, 'sra', la_key_stride=2, **kw),
+    'lavit_sra_key_stride_2': lambda **kw: build_narrow(LaViT, 'sra', **kw,
+                                                        less_attention=dict(key_stride=2)),
     'pvt': lambda **kw: build_narrow(PVT, 'sra', arch=dict(
         embed_dims=[16, 32, 48, 64], depths=[2, 2, 2, 2], num_heads=[1, 2, 3, 4],
         mlp_ratios=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1]), **kw),

@@ -85,7 +85,7 @@ def test_coco_configs_build_through_mmdet_registry(name):
 def test_stock_retinanet_dropping_loss_dp_is_refused_by_name():
     """mmdet's own RetinaNet never collects the backbone's loss_dp: the second training step
     refuses, naming our task model and the weight that turns the loss off; with
-    dp_loss_weight=0 the stock detector trains."""
+    less_attention.dp_loss.weight=0 the stock detector trains."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules()
@@ -100,9 +100,9 @@ def test_stock_retinanet_dropping_loss_dp_is_refused_by_name():
     data = model.data_preprocessor(_fake_batch(), True)
     assert 'loss_dp' not in model(**data, mode='loss')  # computed by the backbone, dropped
     with pytest.raises(RuntimeError, match=r"loss_dp .*never collected.*lavit_mm\.RetinaNet"
-                                           r".*dp_loss_weight=0"):
+                                           r".*less_attention.dp_loss.weight=0"):
         model(**data, mode='loss')
-    cfg.model.backbone.dp_loss_weight = 0.
+    cfg.model.backbone.less_attention = dict(dp_loss=dict(weight=0.))
     model = MODELS.build(cfg.model)
     for _ in range(2):
         assert {'loss_cls', 'loss_bbox'} == set(model(**data, mode='loss'))

@@ -55,7 +55,7 @@ def narrow_backbone(name: str) -> torch.nn.Module:
     elif name == 'lavit_sra':
         model = build_narrow(LaViT, pretrain_img_size=64)
     elif name == 'lavit_sra_ks2':
-        model = build_narrow(LaViT, la_key_stride=2)
+        model = build_narrow(LaViT, less_attention=dict(key_stride=2))
     else:
         model = build_narrow(LaViT, attention='window')
     perturb_identity_init(model)
@@ -174,13 +174,15 @@ def test_size_below_one_patch_is_refused(tmp_path):
 
 
 def test_dense_la_maps_are_refused_by_name_and_windows_export(tmp_path):
-    dense = LaViT(arch=narrow_arch('sra'), la_transform='dense', la_map_size=64).eval()
+    dense = LaViT(arch=narrow_arch('sra'),
+                  less_attention=dict(transform='dense', map_size=64)).eval()
     target = ExportTarget('dense', dense, dense)
     with pytest.raises(ValueError, match="la_transform='dense' maps .* export a model with "
                                          "la_transform='local'"):
         export_and_check(target, [EXPORT_SIZE], str(tmp_path), runs=0)
     assert not (tmp_path / 'dense.onnx').exists()
-    window = LaViT(arch=narrow_arch('window'), attention='window', la_init='linear').eval()
+    window = LaViT(arch=narrow_arch('window'), attention='window',
+                   less_attention=dict(init='linear')).eval()
     check_sizes(ExportTarget('window', window, window), [EXPORT_SIZE])  # fixed window maps
 
 

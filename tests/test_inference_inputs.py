@@ -182,7 +182,8 @@ def test_integer_images_are_refused_with_the_fix(dtype):
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(), dict(attention='window'), dict(stage_types=('conv', 'conv', 'attn', 'attn'))])
+    dict(), dict(attention='window'),
+    dict(remedies=dict(stage_types=('conv', 'conv', 'attn', 'attn')))])
 @pytest.mark.parametrize('training', [False, True])
 def test_empty_batch_gives_empty_maps_of_the_right_shape(kwargs, training):
     """0 images -> 0 maps with the channels and grid of one image, as torch's layers do; no

@@ -4,6 +4,7 @@ from the parameters, trained a step on both backbone families, refused where the
 apply."""
 import itertools
 import math
+import re
 
 import pytest
 import torch
@@ -39,8 +40,9 @@ def test_a_dense_plain_la_layer_computes_the_papers_formula():
     torch.manual_seed(0)
     model = LaViTPlain(arch=dict(embed_dims=24, num_layers=3, num_heads=2,
                                  feedforward_channels=48),
-                       layer_types='1va+2la', img_size=16, patch_size=4,
-                       la_transform='dense', la_init='linear').eval()
+                       img_size=16, patch_size=4,
+                       less_attention=dict(layers='1va+2la', transform='dense',
+                                           init='linear')).eval()
     va, la = model.layers[0].attn, model.layers[1].attn
     assert la.psi.weight.shape == (2, 17, 17)  # 4 x 4 patches and the class token
     x, hw = torch.randn(2, 17, 24), (4, 4)
@@ -103,9 +105,10 @@ def test_a_dense_map_resizes_like_a_position_table():
 def test_every_form_trains_a_step_on_a_plain_vit(transform, init, form):
     torch.manual_seed(0)
     model = LaViTPlain(arch=dict(embed_dims=32, num_layers=18, num_heads=2,
-                                 feedforward_channels=64), layer_types='14va+4la',
-                       img_size=32, patch_size=4, la_transform=transform, la_init=init,
-                       dp_form=form).train()
+                                 feedforward_channels=64),
+                       img_size=32, patch_size=4,
+                       less_attention=dict(layers='14va+4la', transform=transform, init=init,
+                                           dp_loss=dict(form=form))).train()
     model.init_weights()
     out = model(torch.randn(2, 3, 32, 32))[0]
     losses = model.aux_losses()
@@ -121,9 +124,9 @@ def test_every_form_trains_a_step_on_a_plain_vit(transform, init, form):
 @pytest.mark.parametrize('transform,init,form', FORMS)
 def test_every_form_trains_a_step_on_lavit_tiny(transform, init, form):
     torch.manual_seed(0)
-    dense = dict(la_map_size=64) if transform == 'dense' else {}
-    model = LaViT(arch='tiny', la_transform=transform, la_init=init, dp_form=form,
-                  **dense).train()
+    dense = dict(map_size=64) if transform == 'dense' else {}
+    model = LaViT(arch='tiny', less_attention=dict(
+        transform=transform, init=init, dp_loss=dict(form=form), **dense)).train()
     model.init_weights()
     outs = model(torch.randn(1, 3, 64, 64))
     losses = model.aux_losses()
@@ -138,14 +141,16 @@ def test_every_form_trains_a_step_on_lavit_tiny(transform, init, form):
 
 def test_identity_and_linear_init():
     torch.manual_seed(0)
-    kw = dict(arch=narrow_arch('sra'), la_transform='dense', la_map_size=64)
-    identity, linear = LaViT(**kw), LaViT(la_init='linear', **kw)
+    dense = dict(transform='dense', map_size=64)
+    identity = LaViT(arch=narrow_arch('sra'), less_attention=dense)
+    linear = LaViT(arch=narrow_arch('sra'), less_attention=dict(dense, init='linear'))
     w = identity.la_layers[0].psi.weight
     assert torch.equal(w, torch.eye(w.shape[-1]).expand_as(w))
     v = linear.la_layers[0].psi.weight
     bound = v.shape[-1] ** -0.5  # nn.Linear's default: uniform in +-1/sqrt(fan_in)
     assert v.abs().max() <= bound and v.abs().max() > 0.9 * bound
-    local = LaViT(arch=narrow_arch('sra'), la_init='linear').la_layers[0].psi.weight
+    local = LaViT(arch=narrow_arch('sra'),
+                  less_attention=dict(init='linear')).la_layers[0].psi.weight
     assert local.abs().max() <= 1 / 3 and local[:, :, 1, 1].abs().max() < 1  # not identity
 
 
@@ -206,46 +211,59 @@ def test_the_paper_forms_minimisers():
 
 def test_no_dp_loss_is_computed_at_weight_zero():
     model = LaViTPlain(arch=dict(embed_dims=16, num_layers=2, num_heads=2,
-                                 feedforward_channels=32), layer_types='1va+1la',
-                       img_size=8, patch_size=4, dp_loss_weight=0.).train()
+                                 feedforward_channels=32),
+                       img_size=8, patch_size=4,
+                       less_attention=dict(layers='1va+1la', dp_loss=dict(weight=0.))).train()
     model(torch.randn(1, 3, 8, 8))
     assert model.aux_losses() == {}
 
 
-@pytest.mark.parametrize('kwargs,message', [
-    (dict(la_transform='dense', la_kernel_size=5), "la_kernel_size applies to "
-     "la_transform='local' only"),
-    (dict(la_transform='dense', la_key_stride=2), "la_key_stride applies to "
-     "la_transform='local' only"),
-    (dict(la_map_size=64), "la_map_size applies to la_transform='dense' only"),
-    (dict(la_transform='Dense'), "la_transform must be one of ('local', 'dense')"),
-    (dict(la_init='zeros'), "la_init must be one of ('identity', 'linear')"),
-    (dict(dp_form='printed'), "dp_form must be one of ('ours', 'paper', 'paper-corrected')"),
-    (dict(dp_form='paper', dp_margin=0.5), "dp_margin is not part of dp_form='paper'"),
-    (dict(dp_loss_weight=0., dp_form='paper'), 'dp_form configures the DP loss, which '
-     'dp_loss_weight=0 turns off'),
-    (dict(dp_loss_weight=0., dp_margin=2.), 'dp_margin configures the DP loss'),
-    (dict(dp_loss_weight=float('nan')), 'dp_loss_weight must be a finite number, got nan'),
-    (dict(dp_margin=float('inf')), 'dp_margin must be a finite number'),
+@pytest.mark.parametrize('less_attention,message', [
+    (dict(transform='dense', kernel_size=5),
+     "less_attention.kernel_size applies to transform='local' only"),
+    (dict(transform='dense', key_stride=2),
+     "less_attention.key_stride applies to transform='local' only"),
+    (dict(map_size=64), "less_attention.map_size applies to transform='dense' only"),
+    (dict(transform='Dense'), "less_attention.transform must be one of ('local', 'dense')"),
+    (dict(init='zeros'), "less_attention.init must be one of ('identity', 'linear')"),
+    (dict(dp_loss=dict(form='printed')),
+     "less_attention.dp_loss.form must be one of ('ours', 'paper', 'paper-corrected')"),
+    (dict(dp_loss=dict(form='paper', margin=0.5)),
+     "less_attention.dp_loss.margin is not part of form='paper'"),
+    (dict(dp_loss=dict(weight=0., form='paper')),
+     'less_attention.dp_loss.form configures the DP loss, which weight=0 turns off'),
+    (dict(dp_loss=dict(weight=0., margin=2.)), 'less_attention.dp_loss.margin configures'),
+    (dict(dp_loss=dict(weight=float('nan'))),
+     'less_attention.dp_loss.weight must be a finite number, got nan'),
+    (dict(dp_loss=dict(margin=float('inf'))),
+     'less_attention.dp_loss.margin must be a finite number'),
+    (dict(kernel_size=4), 'less_attention.kernel_size must be odd'),
+    (dict(dp_loss=dict(wieght=1.)), r"less_attention.dp_loss.wieght is not an option here; "
+     r"less_attention.dp_loss takes ['form', 'margin', 'weight']"),
 ])
-def test_options_of_another_form_are_refused_by_name(kwargs, message):
-    with pytest.raises((ValueError, TypeError), match=message.replace('(', r'\(').replace(
-            ')', r'\)')):
-        LaViT(arch=narrow_arch('sra'), **kwargs)
+def test_options_of_another_form_are_refused_by_name(less_attention, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        LaViT(arch=narrow_arch('sra'), less_attention=less_attention)
 
 
 def test_refusals_of_the_plain_vit_and_of_windows():
     plain = dict(arch=dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32),
                  img_size=8, patch_size=4)
-    with pytest.raises(ValueError, match="la_kernel_size applies to la_transform='local'"):
-        LaViTPlain(layer_types='1va+1la', la_transform='dense', la_kernel_size=5, **plain)
-    with pytest.raises(ValueError, match='la_transform configures Less-Attention layers'):
-        LaViTPlain(la_transform='dense', **plain)
-    with pytest.raises(ValueError, match="option la_transform does not apply to "
-                                         "attention='window'"):
-        LaViT(arch=narrow_arch('window'), attention='window', la_transform='dense')
+    with pytest.raises(ValueError, match="less_attention.kernel_size applies to transform="
+                                         "'local'"):
+        LaViTPlain(**plain,
+                   less_attention=dict(layers='1va+1la', transform='dense', kernel_size=5))
+    with pytest.raises(ValueError, match='less_attention.transform configures Less-Attention '
+                                         'layers and less_attention.layers has none'):
+        LaViTPlain(**plain, less_attention=dict(transform='dense'))
+    with pytest.raises(ValueError, match=re.escape(
+            "less_attention.transform is not an option here; less_attention takes ['head_mix', "
+            "'init', 'dp_loss'] (attention='sra' takes it)")):
+        LaViT(arch=narrow_arch('window'), attention='window',
+              less_attention=dict(transform='dense'))
     # windows have dense in-window maps only; la_init applies to them
-    window = LaViT(arch=narrow_arch('window'), attention='window', la_init='linear')
+    window = LaViT(arch=narrow_arch('window'), attention='window',
+                   less_attention=dict(init='linear'))
     w = window.la_layers[0].psi.weight
     assert not torch.equal(w, torch.eye(w.shape[-1]).expand_as(w))
 

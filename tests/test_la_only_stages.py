@@ -26,7 +26,7 @@ def _pooled_logits(state, hw_q, hw_k):
 @pytest.mark.parametrize('size', [(64, 64), (31, 45)])
 def test_first_la_layer_starts_from_the_pooled_previous_attention(size):
     torch.manual_seed(0)
-    model = LaViT(arch=LA_ONLY, dp_loss_weight=0.).eval()
+    model = LaViT(arch=LA_ONLY, less_attention=dict(dp_loss=dict(weight=0.))).eval()
     with torch.no_grad():
         states = model.attention_states(torch.randn(2, 3, *size))
     prev, first = states[1][-1], states[2][0]
@@ -41,7 +41,7 @@ def test_first_la_layer_starts_from_the_pooled_previous_attention(size):
 @pytest.mark.parametrize('key_stride', [1, 2])
 def test_la_only_stages_train_and_evaluate_at_odd_sizes(key_stride):
     torch.manual_seed(0)
-    model = LaViT(arch=LA_ONLY, la_key_stride=key_stride).train()
+    model = LaViT(arch=LA_ONLY, less_attention=dict(key_stride=key_stride)).train()
     for size in [(31, 45), (17, 9)]:
         outs = model(torch.randn(2, 3, *size))
         losses = model.aux_losses()
@@ -64,4 +64,4 @@ def test_la_only_stages_are_refused_where_nothing_can_be_inherited():
         LaViT(arch=narrow_arch('window', num_va=[2, 2, 0, 1]), attention='window')
     with pytest.raises(ValueError, match="num_va=0.*computes no attention"):
         LaViT(arch=narrow_arch('sra', num_va=[2, 2, 0, 1]),
-              stage_types=('conv', 'conv', 'attn', 'attn'))
+              remedies=dict(stage_types=('conv', 'conv', 'attn', 'attn')))

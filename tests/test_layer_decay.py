@@ -13,7 +13,8 @@ RATE = 0.5
 
 
 def test_depths_follow_the_blocks_through_the_stages():
-    model = LaViT(arch=narrow_arch('sra'), drloc_weight=0.1)  # depths 2/3/3/2: 10 blocks
+    # depths 2/3/3/2: 10 blocks
+    model = LaViT(arch=narrow_arch('sra'), remedies=dict(drloc_weight=0.1))
     params = dict(model.named_parameters())
     num = 12
     expected = {

@@ -55,8 +55,8 @@ def test_without_la_layers_it_is_mmpretrains_vit(kw, size):
 
 
 def test_a_fresh_la_layer_passes_the_attention_on_class_token_included():
-    model = randomize(LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32,
-                                 patch_size=4))
+    model = randomize(LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4,
+                                 less_attention=dict(layers='2va+2la')))
     for la in model.la_layers:  # Theta/Psi back at their identity init
         la.theta.reset_parameters()
         la.psi.reset_parameters()
@@ -115,7 +115,8 @@ def test_vit_checkpoints_load_into_la_models_with_an_exact_report(tmp_path, layo
     dst = tmp_path / 'converted.pth'
     subprocess.run([sys.executable, 'tools/convert_weights.py', '--from', layout, str(src),
                     str(dst)], check=True, capture_output=True)
-    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32, patch_size=4)
+    model = LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4,
+                       less_attention=dict(layers='2va+2la'))
     report = load_pretrained(model, str(dst))
     assert sorted(report.missing) == sorted(
         f'layers.{i}.attn.{t}.weight' for i in (2, 3) for t in ('theta', 'psi'))
@@ -145,8 +146,8 @@ def test_the_dp_loss_reaches_mmpretrains_classifier_and_a_stock_one_is_refused()
 
     import lavit_mm.models.cls  # noqa: F401  (registers lavit_mm.ImageClassifier)
     register_all_modules()
-    backbone = dict(type='lavit_mm.LaViTPlain', arch=dict(ARCH), layer_types=['va', 'la'] * 2,
-                    img_size=32, patch_size=4)
+    backbone = dict(type='lavit_mm.LaViTPlain', arch=dict(ARCH), img_size=32, patch_size=4,
+                    less_attention=dict(layers=['va', 'la'] * 2))
     head = dict(type='LinearClsHead', num_classes=4, in_channels=48)
     samples = [DataSample().set_gt_label(torch.tensor([i])) for i in (1, 3)]
     model = MODELS.build(dict(type='lavit_mm.ImageClassifier', backbone=backbone, neck=None,
@@ -162,12 +163,14 @@ def test_the_dp_loss_reaches_mmpretrains_classifier_and_a_stock_one_is_refused()
     stock = MODELS.build(dict(type='ImageClassifier', backbone=backbone, head=head))
     stock.train()
     stock.loss(images(32, 32), samples)
-    with pytest.raises(RuntimeError, match='loss_dp.*never collected.*dp_loss_weight=0'):
+    with pytest.raises(RuntimeError, match='loss_dp.*never collected.*'
+                                           'less_attention.dp_loss.weight=0'):
         stock.loss(images(32, 32), samples)
 
 
 def test_frozen_layers_stay_frozen_through_train():
-    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', frozen_stages=2, drop_rate=0.5)
+    model = LaViTPlain(arch=dict(ARCH), frozen_stages=2, drop_rate=0.5,
+                       less_attention=dict(layers='2va+2la'))
     model.train()
     assert not model.layers[1].training and model.layers[2].training
     assert not model.pos_embed.requires_grad and not model.cls_token.requires_grad
@@ -176,14 +179,21 @@ def test_frozen_layers_stay_frozen_through_train():
 
 
 @pytest.mark.parametrize('kw,message', [
-    (dict(layer_types='1la+3va'), "layer 0 is 'la'.*first layer must be 'va'"),
-    (dict(layer_types=['va', 'la', 'xa', 'va']), r"unknown layer types \['xa'\]"),
-    (dict(layer_types='3va+3la'), 'gives 6 layers and the arch has num_layers=4'),
-    (dict(layer_types='3 va, 1 la'), "not a sum of '<count>va'"),
-    (dict(la_kernel_size=5), "la_kernel_size configures Less-Attention layers and "
-                             "layer_types has none"),
-    (dict(dp_loss_weight=0.5), 'dp_loss_weight configures Less-Attention'),
-    (dict(dp_margin=2.0), 'dp_margin configures Less-Attention'),
+    (dict(less_attention=dict(layers='1la+3va')), "layer 0 is 'la'.*first layer must be 'va'"),
+    (dict(less_attention=dict(layers=['va', 'la', 'xa', 'va'])), r"unknown layer types \['xa'\]"),
+    (dict(less_attention=dict(layers='3va+3la')), 'gives 6 layers and the arch has num_layers=4'),
+    (dict(less_attention=dict(layers='3 va, 1 la')), "not a sum of '<count>va'"),
+    (dict(less_attention=dict(kernel_size=5)), "less_attention.kernel_size configures "
+     "Less-Attention layers and less_attention.layers has none"),
+    (dict(less_attention=dict(layers='4va', dp_loss=dict(weight=0.5))),
+     'less_attention.dp_loss.weight configures Less-Attention'),
+    (dict(less_attention=dict(dp_loss=dict(margin=2.0))),
+     'less_attention.dp_loss.margin configures Less-Attention'),
+    (dict(layer_cfgs=dict(layer_scale_init_value=0.1)),
+     r"layer_cfgs keys \['layer_scale_init_value'\] are not offered"),
+    (dict(less_attention=dict(layers='2va+2la', head_mix=True)),
+     r"less_attention.head_mix is not an option here; less_attention takes \['init', "
+     r"'kernel_size', 'layers', 'transform', 'dp_loss'\]"),
     (dict(out_type='cls_token', with_cls_token=False), "needs with_cls_token=True"),
     (dict(out_type='tokens'), "out_type 'tokens' is not one of"),
     (dict(out_indices=[4]), r'out_indices \[4\] must be layer indices'),
@@ -197,26 +207,33 @@ def test_refusals(kw, message):
         LaViTPlain(**kw)
 
 
-@pytest.mark.parametrize('kw,error,message', [
-    (dict(dp_loss_weight=-1.), ValueError, 'dp_loss_weight must be >= 0, got -1.0'),
-    (dict(dp_margin='1'), TypeError, "dp_margin must be a number, got '1'"),
-    (dict(la_kernel_size=0), ValueError, 'la_kernel_size must be >= 1, got 0'),
-    (dict(la_kernel_size=3.0), TypeError, 'la_kernel_size must be an int'),
-    (dict(lsa=1), TypeError, 'lsa must be True or False, got 1'),
-    (dict(reattention='yes'), TypeError, "reattention must be True or False, got 'yes'"),
+@pytest.mark.parametrize('less_attention,remedies,error,message', [
+    (dict(dp_loss=dict(weight=-1.)), None, ValueError,
+     'less_attention.dp_loss.weight must be >= 0, got -1.0'),
+    (dict(dp_loss=dict(margin='1')), None, TypeError,
+     "less_attention.dp_loss.margin must be a number, got '1'"),
+    (dict(kernel_size=0), None, ValueError, 'less_attention.kernel_size must be >= 1, got 0'),
+    (dict(kernel_size=3.0), None, TypeError, 'less_attention.kernel_size must be an int'),
+    (dict(kernel_size=2), None, ValueError, 'less_attention.kernel_size must be odd'),
+    ({}, dict(lsa=1), TypeError, 'remedies.lsa must be True or False, got 1'),
+    ({}, dict(reattention='yes'), TypeError,
+     "remedies.reattention must be True or False, got 'yes'"),
 ])
-def test_option_values_are_checked_as_the_hierarchical_backbones_check_them(kw, error, message):
-    """The DP loss's options go through the same typed set (DPLossOptions) as HierarchicalViT's,
-    re-attention and LSA through LayerOptions."""
+def test_option_values_are_checked_as_the_hierarchical_backbones_check_them(
+        less_attention, remedies, error, message):
+    """The plain ViT's options go through typed sets as HierarchicalViT's: the DP loss's
+    (DPLossOptions), the transform's (TransformOptions), re-attention and LSA (BlockOptions)."""
     with pytest.raises(error, match=message):
-        LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', **kw)
+        LaViTPlain(arch=dict(ARCH), less_attention=dict(layers='2va+2la', **less_attention),
+                   remedies=remedies)
 
 
 def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
     from lavit_mm_lab.attention import (collect_attention, cross_layer_similarity,
                                         query_attention_map)
-    model = randomize(LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32,
-                                 patch_size=4, lsa=True), scale=0.3)  # attention not uniform
+    model = randomize(LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4,
+                                 less_attention=dict(layers='2va+2la'), remedies=dict(lsa=True)),
+                      scale=0.3)  # attention not uniform
     for la in model.la_layers:
         la.theta.reset_parameters()
         la.psi.reset_parameters()
@@ -234,8 +251,8 @@ def test_the_collapse_analysis_reads_every_layer_class_token_column_included():
 
 
 def test_hostile_inputs_get_clear_errors_or_empty_outputs():
-    model = LaViTPlain(arch=dict(ARCH), layer_types='2va+2la', img_size=32, patch_size=4,
-                       out_type='featmap', out_indices=[1, 3]).train()
+    model = LaViTPlain(arch=dict(ARCH), img_size=32, patch_size=4, out_type='featmap',
+                       out_indices=[1, 3], less_attention=dict(layers='2va+2la')).train()
     outs = model(torch.zeros(0, 3, 32, 32))
     assert [o.shape for o in outs] == [(0, 48, 8, 8)] * 2
     assert model.training and int(model.dp_step) == 0 and model.aux_losses() == {}

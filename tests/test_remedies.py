@@ -33,7 +33,7 @@ def test_fresh_reattention_in_eval_is_the_plain_model(attention):
     """Theta = I and a BatchNorm with running mean 0 / variance 1: the plain attention, up to
     the norm's eps (1e-5)."""
     plain = build_narrow(attention=attention)
-    re = build_narrow(attention=attention, reattention=True)
+    re = build_narrow(attention=attention, remedies=dict(reattention=True))
     missing = _copy_shared(plain, re)
     assert missing and all('reattention' in k for k in missing)
     x = torch.randn(2, 3, 64, 64)
@@ -143,7 +143,7 @@ def test_lsa_window_masks_the_diagonal_only():
 def test_lsa_leaves_the_la_layers_their_diagonal():
     """LA layers reuse the VA logits without the own-key mask: their own cells are ordinary
     logits (the layer test above checks the state handed on), so the DP loss still sees them."""
-    model = build_narrow(attention='sra', lsa=True)
+    model = build_narrow(attention='sra', remedies=dict(lsa=True))
     with torch.no_grad():
         states = model.attention_states(torch.randn(2, 3, 64, 64))
     assert model.stages[1].blocks[2].attn.is_less_attention
@@ -185,14 +185,14 @@ def test_spt_tokens_are_layernormed_flattened_patches_projected():
 
 
 def test_spt_backbone_trains_and_refuses_a_patch_of_one():
-    model = build_narrow(attention='window', spt=True).train()
+    model = build_narrow(attention='window', remedies=dict(spt=True)).train()
     outs = model(torch.randn(2, 3, 64, 64))
     assert [o.shape for o in outs] == [o.shape for o in build_narrow(attention='window')(
         torch.randn(2, 3, 64, 64))]
     sum(o.mean() for o in outs).backward()
     assert model.stages[0].patch_embed.proj.linear.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='spt'):
-        LaViT(arch=narrow_arch('sra', patch_sizes=[1, 2, 2, 2]), spt=True)
+        LaViT(arch=narrow_arch('sra', patch_sizes=[1, 2, 2, 2]), remedies=dict(spt=True))
 
 
 # ---------------------------------------------------------------- DRLoc
@@ -211,7 +211,8 @@ def test_drloc_reported_scaled_seeded_and_reaching_its_head():
     x = torch.randn(2, 3, 64, 64)
     losses = []
     for weight in (0.1, 0.2):
-        model = build_narrow(attention='sra', drloc_weight=weight, drloc_pairs=16).train()
+        model = build_narrow(attention='sra',
+                             remedies=dict(drloc_weight=weight, drloc_pairs=16)).train()
         model(x)
         losses.append(model.aux_losses()['loss_drloc'])
     assert losses[1].item() == pytest.approx(2 * losses[0].item(), rel=1e-5)
@@ -223,7 +224,7 @@ def test_drloc_reported_scaled_seeded_and_reaching_its_head():
 
 
 def test_drloc_uncollected_by_the_task_model_is_an_error():
-    model = build_narrow(attention='sra', drloc_weight=0.1).train()
+    model = build_narrow(attention='sra', remedies=dict(drloc_weight=0.1)).train()
     model(torch.randn(1, 3, 64, 64))
     with pytest.raises(RuntimeError, match='drloc_weight'):
         model(torch.randn(1, 3, 64, 64))
@@ -246,7 +247,8 @@ def test_mbconv_with_a_zero_projection_is_the_identity_and_downsamples_odd_maps(
 @pytest.mark.parametrize('attention', ['sra', 'window'])
 def test_conv_stages_keep_the_feature_pyramid(attention):
     plain = build_narrow(attention=attention)
-    cctt = build_narrow(attention=attention, stage_types=('conv', 'conv', 'attn', 'attn'))
+    cctt = build_narrow(attention=attention,
+                        remedies=dict(stage_types=('conv', 'conv', 'attn', 'attn')))
     x = torch.randn(2, 3, 72, 100)
     with torch.no_grad():
         assert [o.shape for o in plain(x)] == [o.shape for o in cctt(x)]
@@ -266,16 +268,18 @@ def test_conv_stages_keep_the_feature_pyramid(attention):
     (('conv', ) * 4, "no 'attn' stage")])
 def test_bad_stage_types_are_refused(stage_types, match):
     with pytest.raises(ValueError, match=match):
-        LaViT(arch=narrow_arch('sra'), stage_types=stage_types)
+        LaViT(arch=narrow_arch('sra'), remedies=dict(stage_types=stage_types))
 
 
 def test_conv_stage_refuses_a_patch_it_cannot_take_and_first_embedding_options():
     with pytest.raises(ValueError, match="'conv' stage downsamples"):
-        LaViT(arch=narrow_arch('sra', patch_sizes=[8, 2, 2, 2]), stage_types=('conv', ) +
-              ('attn', ) * 3)
+        LaViT(arch=narrow_arch('sra', patch_sizes=[8, 2, 2, 2]),
+              remedies=dict(stage_types=('conv', ) +
+              ('attn', ) * 3))
     with pytest.raises(ValueError, match='patch_padding'):
-        Swin(arch=narrow_arch('window', num_va=[2, 3, 3, 2]), patch_padding=1,
-             stage_types=('conv', ) + ('attn', ) * 3)
+        Swin(arch=narrow_arch('window', num_va=[2, 3, 3, 2]),
+             attention=dict(type='window', patch_padding=1),
+             remedies=dict(stage_types=('conv', ) + ('attn', ) * 3))
 
 
 # ---------------------------------------------------------------- options by kind
@@ -285,18 +289,20 @@ def test_va_options_refused_by_a_kind_that_does_not_take_them():
     register_attention_kind(GlobalKind)
     try:
         for option in ('reattention', 'lsa'):
-            with pytest.raises(ValueError, match=rf"{option} does not apply.*'sra' / 'window'"):
+            with pytest.raises(ValueError, match=rf"remedies.{option} is not an option here; "
+                                                 rf"remedies takes .*\(attention='sra' / "
+                                                 rf"'window' takes it\)"):
                 LaViT(arch=narrow_arch('window', num_va=[2, 3, 3, 2]),
-                      attention='test-global', **{option: True})
+                      attention='test-global', remedies={option: True})
     finally:
         del ATTENTION_KINDS[GlobalKind.name]
 
 
 def test_pvt_and_swin_take_the_remedies_too():
-    for model in (PVT(arch=narrow_arch('sra', num_va=[2, 3, 3, 2]), lsa=True, reattention=True,
-                      spt=True),
-                  Swin(arch=narrow_arch('window', num_va=[2, 3, 3, 2]), lsa=True,
-                       reattention=True, spt=True)):
+    for model in (PVT(arch=narrow_arch('sra', num_va=[2, 3, 3, 2]),
+                      remedies=dict(lsa=True, reattention=True, spt=True)),
+                  Swin(arch=narrow_arch('window', num_va=[2, 3, 3, 2]),
+                       remedies=dict(lsa=True, reattention=True, spt=True))):
         attn = model.stages[1].blocks[0].attn
         assert attn.temperature is not None and attn.reattention is not None
         model(torch.randn(1, 3, 64, 64))
@@ -308,7 +314,8 @@ def _task_model(config, registry_scope):
     importlib.import_module(f'{registry_scope}.utils').register_all_modules()
     registry = importlib.import_module(f'{registry_scope}.registry').MODELS
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
-    cfg.model.backbone.update(drloc_weight=0.1, stage_types=('conv', 'attn', 'attn', 'attn'))
+    cfg.model.backbone.update(remedies=dict(drloc_weight=0.1,
+                                            stage_types=('conv', 'attn', 'attn', 'attn')))
     model = registry.build(cfg.model)
     model.init_weights()
     return model.train()
@@ -355,14 +362,14 @@ def test_analysis_sees_the_attention_the_layers_use(attention):
     """LSA's own key carries no probability in the analysed maps; re-attention's maps are
     the module's output, not the softmax of the logits."""
     from lavit_mm_lab.attention import collect_attention
-    model = build_narrow(attention=attention, lsa=True)
+    model = build_narrow(attention=attention, remedies=dict(lsa=True))
     x = torch.randn(1, 3, 64, 64)
     va = collect_attention(model, x)[3][0]  # stage 4: sr 1 / one window, VA
     assert va.kind == 'VA'
     own = va.probs[..., torch.arange(len(va.query_index)), va.query_index]
     assert own.max() < 1e-6 and torch.allclose(va.probs.sum(-1), torch.ones(1))
 
-    model = build_narrow(attention=attention, reattention=True)
+    model = build_narrow(attention=attention, remedies=dict(reattention=True))
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.fill_(0.05)

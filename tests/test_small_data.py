@@ -2,6 +2,7 @@
 mmpretrain's stock FashionMNIST dataset (read back from IDX files the test writes), the
 Fashion-MNIST/CIFAR configs, missing-data errors, and the comparison tool (aggregation,
 resume, refusal to mix metrics) on tiny real runs."""
+import re
 import gzip
 import json
 import os
@@ -57,8 +58,16 @@ def test_small_input_window_presets_use_windows_of_four(make):
 def test_window_size_explicit_overrides_preset_and_is_refused_for_sra():
     assert Swin(arch='tiny-32px', window_size=2).stages[0].blocks[0].attn.window_size == 2
     assert Swin(arch='tiny').stages[0].blocks[0].attn.window_size == 7
-    with pytest.raises(ValueError, match="window_size does not apply to attention='sra'"):
-        LaViT(arch='tiny-32px', window_size=4)
+    assert LaViT(arch='tiny-32px', attention=dict(type='window', window_size=2)
+                 ).stages[0].blocks[0].attn.window_size == 2
+    with pytest.raises(ValueError, match=re.escape(
+            "attention.window_size is not an option here; attention takes ['cross_stage_rank', "
+            "'cross_stage_residual', 'patch_padding', 'pretrain_img_size', 'use_abs_pos_embed'] "
+            "(attention='window' takes it)")):
+        LaViT(arch='tiny-32px', attention=dict(type='sra', window_size=4))
+    with pytest.raises(TypeError, match=re.escape(
+            "window_size is written attention=dict(type=..., window_size=...)")):
+        LaViT(arch='tiny-32px', window_size=4)  # not a keyword of mmdet's PVT v2 either
     with pytest.raises(ValueError, match=r"arch keys \['window_size'\] do not apply to "
                                          r"attention='sra'"):
         PVT(arch=dict(PVT.arch_zoo['tiny'], window_size=4))

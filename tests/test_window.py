@@ -47,7 +47,7 @@ def test_identity_head_mix_preserves_attention(attention):
     kw = dict(arch=dict(WIN_ARCH)) if attention == 'window' else dict(arch='tiny')
     torch.manual_seed(0)
     plain = LaViT(attention=attention, **kw).eval()
-    mixed = LaViT(attention=attention, la_head_mix=True, **kw).eval()
+    mixed = LaViT(attention=attention, **kw, less_attention=dict(head_mix=True)).eval()
     # the cross-stage residual reads the (head-mixed, hence wider) last LA factors of a stage:
     # its maps change shape with the head mix; both start with a zero query map
     state = {k: v for k, v in plain.state_dict().items() if 'cross_stage' not in k}
@@ -64,7 +64,8 @@ def test_window_dp_loss_and_checkpointing():
     x = torch.randn(2, 3, 64, 96)
     grads = []
     for with_cp in (False, True):
-        model = build(dp_loss_weight=1.0, with_cp=with_cp, drop_path_rate=0.).train()
+        model = build(with_cp=with_cp, drop_path_rate=0.,
+                      less_attention=dict(dp_loss=dict(weight=1.0))).train()
         outs = model(x)
         dp = model.aux_losses()['loss_dp']
         # a fresh LA layer reproduces the attention it inherits: the loss is the DP loss of
@@ -82,8 +83,9 @@ def test_window_dp_loss_and_checkpointing():
 
 @pytest.mark.parametrize('make', [
     lambda: Swin(arch='tiny', out_indices=(1, 2, 3)),
-    lambda: LaViT(arch='tiny', attention='window', out_indices=(1, 2, 3), dp_loss_weight=0.1),
-    lambda: LaViT(arch='tiny', dp_loss_weight=0.1),
+    lambda: LaViT(arch='tiny', attention='window', out_indices=(1, 2, 3),
+                  less_attention=dict(dp_loss=dict(weight=0.1))),
+    lambda: LaViT(arch='tiny', less_attention=dict(dp_loss=dict(weight=0.1))),
     lambda: PVT(arch='tiny'),
 ], ids=['swin', 'lavit-window', 'lavit-sra', 'pvt'])
 def test_every_parameter_gets_a_gradient(make):
@@ -103,8 +105,10 @@ def test_swin_builds_output_norms_for_returned_stages_only():
 
 
 def test_cross_stage_residual_is_refused_on_windows():
-    with pytest.raises(ValueError, match="cross_stage_residual is not defined for attention="):
-        LaViT(arch='tiny', attention='window', cross_stage_residual=True)
+    with pytest.raises(ValueError, match=r"attention.cross_stage_residual is not an option "
+                                         r"here; attention takes \['patch_padding', "
+                                         r"'window_size'\] \(attention='sra' takes it\)"):
+        LaViT(arch='tiny', attention=dict(type='window', cross_stage_residual=True))
 
 
 def test_relative_position_table_resized_for_another_window():

@@ -3,8 +3,9 @@ peak memory at 224x224, 512x512 and 800x1333; prints a Markdown table and writes
 
     python tools/benchmark.py                                   # the README table
     python tools/benchmark.py --models lavit_s pvt_s mmdet_pvt_s --shapes 800x1333
-    python tools/benchmark.py --models configs/retinanet_lavit_s.py 'lavit_s+la_key_stride=2' \\
-        "dict(type='lavit_mm.LaViT', arch='tiny', la_head_mix=True)" --device cuda
+    python tools/benchmark.py --models configs/retinanet_lavit_s.py \\
+        'lavit_s+less_attention.key_stride=2' \\
+        "dict(type='lavit_mm.LaViT', arch='tiny', less_attention=dict(head_mix=True))" --device cuda
     # the GPU table: backbones and whole RetinaNet detectors, fp32 and AMP, compiled
     python tools/benchmark.py --shapes 800x1333 --batch 2 --precision fp32 fp16 bf16 \\
         --compile --detector
@@ -34,7 +35,8 @@ SUMMARY = [  # (what, numerator, denominator, measure)
     ('LaViT on PVTv2-b2 / PVTv2-b2 forward latency', 'lavit_pvtv2_b2', 'pvtv2_b2',
      'forward_ms'),
     ('LaViT on PVTv2-b2 / PVTv2-b2 training step', 'lavit_pvtv2_b2', 'pvtv2_b2', 'train_ms'),
-    ('LaViT-S DP loss on / off, training step', 'lavit_s', 'lavit_s+dp_loss_weight=0',
+    ('LaViT-S DP loss on / off, training step', 'lavit_s',
+     'lavit_s+less_attention.dp_loss.weight=0',
      'train_ms'),
     ('ours / mmdet PVTv2-b2 forward latency', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'forward_ms'),
     ('ours / mmdet PVTv2-b2 training step', 'pvtv2_b2', 'mmdet_pvtv2_b2', 'train_ms'),

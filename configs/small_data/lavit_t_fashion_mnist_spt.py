@@ -2,4 +2,4 @@
 # and its four diagonal 1 px shifts, LayerNorm, linear).
 # A small-data remedy measured in docs/experiments/fmnist_v1.md ("Small-data remedies").
 _base_ = './lavit_t_fashion_mnist.py'
-model = dict(backbone=dict(spt=True))
+model = dict(backbone=dict(remedies=dict(spt=True)))

@@ -2,4 +2,4 @@
 # mix of the heads' attention maps, then BatchNorm across heads), on Fashion-MNIST: DeepViT's
 # remedy for attention collapse, beside LaViT's.
 _base_ = './vit18_fashion_mnist.py'
-model = dict(backbone=dict(reattention=True))
+model = dict(backbone=dict(remedies=dict(reattention=True)))

@@ -54,20 +54,22 @@ class AuxLoss:
 
     Attributes:
         name: its key in the task model's losses, as mmengine logs it.
-        weight: the backbone attribute (and argument) holding its weight; 0 is off.
+        weight: the backbone attribute holding its weight; 0 is off.
+        option: how a config sets the weight.
         step_buffer: the backbone buffer counting its training steps (registered only by
             backbones that can compute the loss).
         compute: ``(backbone, step, ForwardContext) -> unweighted loss or None``.
     """
     name: str
     weight: str
+    option: str
     step_buffer: str
     compute: Callable[..., Optional[torch.Tensor]]
 
 
 AUX_LOSSES = (
-    AuxLoss('loss_dp', 'dp_loss_weight', 'dp_step', _dp_loss),
-    AuxLoss('loss_drloc', 'drloc_weight', 'drloc_step', _drloc_loss),
+    AuxLoss('loss_dp', 'dp_loss_weight', 'less_attention.dp_loss.weight', 'dp_step', _dp_loss),
+    AuxLoss('loss_drloc', 'drloc_weight', 'remedies.drloc_weight', 'drloc_step', _drloc_loss),
 )
 STEP_BUFFERS = tuple(a.step_buffer for a in AUX_LOSSES)
 TASK_MODELS = ("'lavit_mm.RetinaNet' (lavit_mm.models.det), 'lavit_mm.EncoderDecoder' "
@@ -89,9 +91,9 @@ def refuse_uncollected(owner: str, pending: dict) -> None:
     raise RuntimeError(
         f'{owner}: {", ".join(a.name for a in names)} of the previous training step was '
         f'never collected: this task model (e.g. mmdet\'s stock RetinaNet) does not report '
-        f'backbone losses, so {" and ".join(a.weight for a in names)} would do nothing. Use '
+        f'backbone losses, so {" and ".join(a.option for a in names)} would do nothing. Use '
         f'the task models of lavit_mm, type={TASK_MODELS}, or set '
-        f'{", ".join(f"{a.weight}=0" for a in names)}')
+        f'{", ".join(f"{a.option}=0" for a in names)}')
 
 
 class ComputesAuxLossesMixin:

@@ -1,5 +1,6 @@
 """One way to name a backbone, shared by every tool and test: a preset name (``lavit_t``),
-a preset with overrides (``lavit_s+la_key_stride=2,with_cp=True``), a config file (its
+a preset with overrides (``lavit_s+less_attention.key_stride=2,with_cp=True``: dotted keys
+reach into the grouped options), a config file (its
 ``model.backbone``), or a dict literal (``dict(type='lavit_mm.LaViT', arch='tiny')``).
 mmdet's backbones are named ``mmdet.<Type>`` and built through mmdet's registry; timm's
 ``timm.<model name>`` (``features_only``, random weights; timm is optional: ``pip install
@@ -19,7 +20,8 @@ PRESETS: Dict[str, dict] = {
     'lavit_t': dict(type='lavit_mm.LaViT', arch='tiny'),
     'lavit_s': dict(type='lavit_mm.LaViT', arch='small'),
     'lavit_b': dict(type='lavit_mm.LaViT', arch='base'),
-    'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small', la_key_stride=2),
+    'lavit_s_ks2': dict(type='lavit_mm.LaViT', arch='small',
+                        less_attention=dict(key_stride=2)),
     # PVTv2-b2's exact widths and MLP ratios with a third of stages 2-4 LA: what
     # Less-Attention alone saves against pvtv2_b2
     'lavit_pvtv2_b2': dict(type='lavit_mm.LaViT', arch='pvtv2-b2'),
@@ -28,9 +30,10 @@ PRESETS: Dict[str, dict] = {
     'lavit1_t': dict(type='lavit_mm.LaViT', arch='pvt1-tiny'),
     'lavit1_s': dict(type='lavit_mm.LaViT', arch='pvt1-small'),
     'lavit1_b': dict(type='lavit_mm.LaViT', arch='pvt1-base'),
-    'lavit1_s_ks2': dict(type='lavit_mm.LaViT', arch='pvt1-small', la_key_stride=2),
+    'lavit1_s_ks2': dict(type='lavit_mm.LaViT', arch='pvt1-small',
+                         less_attention=dict(key_stride=2)),
     # + Less-Attention in stage 1 too (one VA layer per stage at its start)
-    'lavit_s_lite': dict(type='lavit_mm.LaViT', la_key_stride=2,
+    'lavit_s_lite': dict(type='lavit_mm.LaViT', less_attention=dict(key_stride=2),
                          arch=dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
                                    mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1],
                                    depths=[3, 4, 6, 3], num_va=[1, 2, 3, 2])),
@@ -120,17 +123,58 @@ def parse_model_spec(spec: str) -> Tuple[str, dict]:
     if name not in PRESETS:
         raise ValueError(f'unknown model {name!r}; use one of {sorted(PRESETS)}, '
                          f'a config .py file, or a dict literal')
-    return spec, dict(copy.deepcopy(PRESETS[name]), **parse_keywords(overrides, spec))
+    cfg = copy.deepcopy(PRESETS[name])
+    for key, value in parse_overrides(overrides, spec).items():
+        *groups, last = key.split('.')
+        node = cfg
+        for group in groups:
+            node = node.setdefault(group, {})
+            if not isinstance(node, dict):
+                raise ValueError(f'cannot read {spec!r}: {group} in {key} is not a dict')
+        node[last] = value
+    return spec, cfg
+
+
+def _literal(node: ast.AST):
+    """A Python literal, or a ``dict(key=literal, ...)`` call (nested options)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == 'dict' and not node.args:
+        return {kw.arg: _literal(kw.value) for kw in node.keywords}
+    return ast.literal_eval(node)
 
 
 def parse_keywords(text: str, spec: str) -> dict:
-    """'a=1, b=[2, 3]' -> {'a': 1, 'b': [2, 3]} (Python literals only)."""
+    """'a=1, b=dict(c=[2, 3])' -> {'a': 1, 'b': {'c': [2, 3]}} (Python literals only)."""
     try:
-        call = ast.parse(f'dict({text})', mode='eval').body
-        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+        return _literal(ast.parse(f'dict({text})', mode='eval').body)
     except (SyntaxError, ValueError) as e:
         raise ValueError(f'cannot read {spec!r}: write key=value pairs with Python '
-                         f'literals, e.g. lavit_s+la_key_stride=2,with_cp=True') from e
+                         f'literals, e.g. dict(type=\'lavit_mm.LaViT\', arch=\'tiny\')') from e
+
+
+def parse_overrides(text: str, spec: str) -> dict:
+    """'a.b=1, c=[2, 3]' -> {'a.b': 1, 'c': [2, 3]}: dotted keys, Python literal values."""
+    pairs, depth, start = [], 0, 0
+    for i, char in enumerate(text + ','):
+        depth += char in '([{'
+        depth -= char in ')]}'
+        if char == ',' and depth == 0:
+            if text[start:i].strip():
+                pairs.append(text[start:i])
+            start = i + 1
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition('=')
+        key = key.strip()
+        try:
+            if not eq or not all(part.isidentifier() for part in key.split('.')):
+                raise ValueError(pair)
+            out[key] = _literal(ast.parse(value.strip(), mode='eval').body)
+        except (SyntaxError, ValueError) as e:
+            raise ValueError(f'cannot read {spec!r}: write key=value pairs with Python '
+                             f'literals and dotted keys, e.g. '
+                             f'lavit_s+less_attention.key_stride=2,with_cp=True') from e
+    return out
 
 
 def build_backbone(cfg: dict) -> nn.Module:

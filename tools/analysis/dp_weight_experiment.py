@@ -3,7 +3,8 @@
     python tools/analysis/dp_weight_experiment.py configs/demo/lavit_t_synthetic_cls.py \
         --weights 0 0.1 1 10 --seeds 0 1
 
-Each run is tools/train.py with ``model.backbone.dp_loss_weight=W`` and ``randomness.seed=S``
+Each run is tools/train.py with ``model.backbone.less_attention.dp_loss.weight=W`` and
+``randomness.seed=S``
 in its own work dir; the table shows the task loss (total minus loss_dp) and the unweighted DP
 loss at the last logged step, and every evaluation metric of the final evaluation.
 """
@@ -29,7 +30,7 @@ def main():
         for seed in args.seeds:
             work_dir = osp.join(args.work_dir, f'w{weight:g}_s{seed}')
             records = train_and_read(args.config, work_dir, [
-                *args.cfg_options, f'model.backbone.dp_loss_weight={weight}',
+                *args.cfg_options, f'model.backbone.less_attention.dp_loss.weight={weight}',
                 f'randomness.seed={seed}'])
             last = [r for r in records if 'loss' in r][-1]
             dp = last.get('loss_dp', 0.)

@@ -14,7 +14,8 @@ time over interleaved rounds, then torch.profiler's operators by self time.
         "pvt_t+arch='tiny-32px'" --shape 32 --batch 128
 
 A config may carry overrides: ``CONFIG.py+key=value,...`` sets ``model.backbone`` keys
-(``configs/small_data/lavit_t_fashion_mnist.py+dp_loss_weight=0.0``). Inputs are random
+(``configs/small_data/lavit_t_fashion_mnist.py+less_attention.dp_loss.weight=0.0``).
+Inputs are random
 images of the config's channel count with random labels (classifiers) or 20 random boxes of
 16-64 px per image (detectors). The profiler adds overhead to every
 operator: read its table as shares within a model, the timing table for ratios.

@@ -3,4 +3,4 @@
 # as the classification and box losses together (1.0 at the end); a smaller weight leaves the
 # task more say.
 _base_ = '../../neon_trees/retinanet_lavit_t_neon_trees.py'
-model = dict(backbone=dict(dp_loss_weight=0.3))
+model = dict(backbone=dict(less_attention=dict(dp_loss=dict(weight=0.3))))

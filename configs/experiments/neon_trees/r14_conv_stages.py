@@ -4,4 +4,4 @@
 # 0.38 against 72.20 ± 1.21, docs/experiments/fmnist_v1.md); convolution's locality is a prior that a
 # from-scratch detector trained on one site may transfer with.
 _base_ = '../../neon_trees/retinanet_lavit_t_neon_trees.py'
-model = dict(backbone=dict(stage_types=('conv', 'conv', 'attn', 'attn')))
+model = dict(backbone=dict(remedies=dict(stage_types=('conv', 'conv', 'attn', 'attn'))))

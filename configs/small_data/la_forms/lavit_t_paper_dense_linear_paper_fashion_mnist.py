@@ -1,5 +1,6 @@
-# The paper-sized LaViT-T (tiny-32px) with the paper's dense Theta/Psi, la_init='linear', the DP
+# The paper-sized LaViT-T (tiny-32px) with the paper's dense Theta/Psi, init='linear', the DP
 # loss as printed: a row of the Less-Attention forms experiment (docs/results.md, 'Less-Attention
 # forms').
 _base_ = '../lavit_t_paper_fashion_mnist.py'
-model = dict(backbone=dict(la_transform='dense', la_map_size=32, la_init='linear', dp_form='paper'))
+model = dict(backbone=dict(less_attention=dict(
+    transform='dense', map_size=32, init='linear', dp_loss=dict(form='paper'))))

@@ -1,5 +1,6 @@
-# The ViT-18 (14 VA + 4 LA) with the paper's dense Theta/Psi, la_init='linear', the printed DP loss
+# The ViT-18 (14 VA + 4 LA) with the paper's dense Theta/Psi, init='linear', the printed DP loss
 # with the intended dominance sign, hinged: a row of the Less-Attention forms experiment
 # (docs/results.md, 'Less-Attention forms').
 _base_ = '../vit18_la_fashion_mnist.py'
-model = dict(backbone=dict(la_transform='dense', la_init='linear', dp_form='paper-corrected'))
+model = dict(backbone=dict(less_attention=dict(
+    transform='dense', init='linear', dp_loss=dict(form='paper-corrected'))))

@@ -1,4 +1,5 @@
-# The ViT-18 (14 VA + 4 LA) with the paper's dense Theta/Psi, la_init='linear', the DP loss as
+# The ViT-18 (14 VA + 4 LA) with the paper's dense Theta/Psi, init='linear', the DP loss as
 # printed: a row of the Less-Attention forms experiment (docs/results.md, 'Less-Attention forms').
 _base_ = '../vit18_la_fashion_mnist.py'
-model = dict(backbone=dict(la_transform='dense', la_init='linear', dp_form='paper'))
+model = dict(backbone=dict(less_attention=dict(
+    transform='dense', init='linear', dp_loss=dict(form='paper'))))

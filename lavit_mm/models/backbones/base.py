@@ -78,18 +78,19 @@ class LessAttentionBackbone(ComputesAuxLossesMixin, BaseModule):
     # ------------------------------------------------------------------ Less-Attention
     def _set_less_attention(self, has_la: bool, la_given: Iterable[str], dp_given: dict,
                             where: str, fix: str) -> None:
-        """Refuses an option of LA layers (``la_given``, the DP loss's included) when there
-        are none (``where`` says what has none, ``fix`` how to get some); sets the DP loss's
-        weight (default: ``default_dp_loss_weight`` with LA layers, else 0), form and margin."""
+        """Refuses an option of LA layers (``la_given``: their user spellings, the DP loss's
+        included) when there are none (``where`` says what has none, ``fix`` how to get
+        some); sets the DP loss's weight (default: ``default_dp_loss_weight`` with LA layers,
+        else 0), form and margin (``dp_given``: :class:`DPLossOptions` fields)."""
         name = type(self).__name__
-        la_given = list(la_given)
+        la_given = list(la_given) + [DPLossOptions.spelling(k) for k in dp_given]
         if la_given and not has_la:
             raise ValueError(f'{name}: {la_given[0]} configures Less-Attention layers and '
                              f'{where} has none: remove it, or {fix}')
-        dp = DPLossOptions.parse(name, {'dp_loss_weight': self.default_dp_loss_weight
+        dp = DPLossOptions.parse(name, {'weight': self.default_dp_loss_weight
                                         if has_la else 0., **dp_given})
-        self.dp_loss_weight, self.dp_margin = float(dp.dp_loss_weight), float(dp.dp_margin)
-        self.dp_form = dp.dp_form
+        self.dp_loss_weight, self.dp_margin = float(dp.weight), float(dp.margin)
+        self.dp_form = dp.form
 
     def _register_dp_step(self) -> None:
         """The DP loss's step counter, with LA layers: training steps taken, for its sampling;

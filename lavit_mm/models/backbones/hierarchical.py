@@ -17,59 +17,62 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..aux_loss import ForwardContext
 from ..layers import ATTENTION_KINDS, DenseRelativeLocalization, DPLossOptions
-from ..layers.options import check_range
+from ..layers.kind import elsewhere
+from ..layers.options import check_range, read_groups, refuse_flat_keywords
 from .base import LessAttentionBackbone
 from .conv_stage import ConvStage
 from .inputs import assert_finite
 from .remedies import Remedies
 from .weights import init_linear_or_layer_norm
-from .spec import StageSpec, resolve_arch, with_stage_types
+from .spec import StageSpec, attention_config, resolve_arch, with_stage_types
 from .stage import Stage
 
 
-def _given(**options) -> dict:
-    """The options a user set: None means "the default"."""
-    return {k: v for k, v in options.items() if v is not None}
+# PVT v2's parts: arch keys (written as such in the message for the old flat keywords)
+ARCH_PARTS = {part: f'arch=dict(..., {part}=...)'
+              for part in ('overlap_patch_embed', 'use_conv_ffn')}
 
 
 class HierarchicalViT(LessAttentionBackbone):
     """Shared backbone implementation; subclasses provide ``arch_zoo`` and defaults.
 
-    Options come as flat keywords and are parsed once into typed sets: the attention kind's
-    (``**kind_options``: :class:`~lavit_mm.models.layers.SRAOptions` for 'sra',
-    :class:`~lavit_mm.models.layers.WindowOptions` for 'window'; re-attention, LSA and
-    ``la_head_mix`` are every built-in kind's ``LayerOptions``), the DP loss's
-    (:class:`~lavit_mm.models.layers.DPLossOptions`) and the remedies'
-    (:class:`~lavit_mm.models.backbones.remedies.Remedies`). An option the chosen kind does
-    not take, or an LA option for an arch without LA layers, is refused by name.
+    Options come grouped by concern (``layers/options.py``) and are parsed once into typed
+    sets: the attention kind's (``attention`` and ``less_attention``:
+    :class:`~lavit_mm.models.layers.SRAOptions` for 'sra',
+    :class:`~lavit_mm.models.layers.WindowOptions` for 'window'), the DP loss's
+    (``less_attention.dp_loss``: :class:`~lavit_mm.models.layers.DPLossOptions`) and the
+    remedies' (:class:`~lavit_mm.models.backbones.remedies.Remedies` and the layers'
+    ``reattention``/``lsa``). A key the chosen kind does not take, or an LA option for an arch
+    without LA layers, is refused by name; so is a flat keyword of earlier versions, with its
+    grouped spelling.
 
     Args:
         arch: a preset name from ``arch_zoo`` or a dict of per-stage lists ``embed_dims``,
             ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios`` ('sra' only), optional
-            ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA), and the
-            kind's arch-level keys ('window': ``window_size``; 'sra': ``use_abs_pos_embed``),
-            PVT v2's ``overlap_patch_embed`` and ``use_conv_ffn``. Any number of stages.
-        attention: the attention kind: 'sra' (PVT spatial reduction) or 'window' (Swin
-            shifted windows), or any kind registered with ``register_attention_kind``.
+            ``patch_sizes`` and ``num_va`` (VA layers per stage; the rest are LA), the kind's
+            arch-level keys ('window': ``window_size``; 'sra': ``use_abs_pos_embed``) and PVT
+            v2's parts: ``overlap_patch_embed`` ((2p-1)-wide patch kernels at stride p,
+            padding p-1; not with ``patch_padding`` or ``spt``) and ``use_conv_ffn`` (a
+            depthwise 3x3 conv in every MLP). Any number of stages.
+        attention: the attention kind, 'sra' (PVT spatial reduction) or 'window' (Swin
+            shifted windows) or any kind registered with ``register_attention_kind``; or a
+            dict of its ``type`` and its options, e.g. ``dict(type='sra',
+            cross_stage_residual=False)`` ('sra': ``pretrain_img_size``,
+            ``use_abs_pos_embed``, ``cross_stage_residual`` (add the previous stage's attention
+            to each stage's first layer), ``cross_stage_rank``, ``patch_padding``; 'window':
+            ``window_size``, ``patch_padding``).
         in_channels: image channels.
         out_indices: stages whose feature maps are returned.
         qkv_bias: bias in the q/k/v projections.
         drop_rate: dropout after the position embedding, in the MLPs and attention outputs.
         attn_drop_rate: dropout on attention probabilities.
         drop_path_rate: stochastic depth, rising linearly to this over all blocks.
-        overlap_patch_embed: PVT v2's overlapping patch embedding ((2p-1)-wide kernels at
-            stride p, padding p-1) in the kind's conv patch embeddings (default: the arch's,
-            else False). Sets the padding: refused with ``patch_padding`` and with ``spt``.
-        use_conv_ffn: PVT v2's depthwise 3x3 conv in every block's MLP (default: the arch's,
-            else False).
-        cross_stage_residual: add the previous stage's attention to each stage's first layer
-            (kinds that support it, 'sra': on by default there). Windows of consecutive stages
-            do not nest (shifted partitions, 2x2 windows per coarser window), so 'window'
-            refuses it.
-        dp_loss_weight, dp_form, dp_margin: the DP loss (:class:`DPLossOptions`);
-            ``dp_loss_weight`` defaults to the class's ``default_dp_loss_weight`` (1.0 for
-            LaViT) with LA layers, else 0.
-        spt, stage_types, drloc_weight, drloc_pairs: the remedies (:class:`Remedies`).
+        less_attention: how LA layers work, for an arch with LA layers (refused without):
+            ``transform``, ``init``, ``head_mix`` and the kind's (e.g. 'sra': ``kernel_size``,
+            ``map_size``, ``key_stride``), and ``dp_loss=dict(weight, form, margin)``; the DP
+            weight defaults to the class's ``default_dp_loss_weight`` (1.0 for LaViT).
+        remedies: small-data remedies: ``reattention``, ``lsa`` (in VA layers), ``spt``,
+            ``stage_types``, ``drloc_weight``, ``drloc_pairs`` (:class:`Remedies`).
         norm_after_stage: a ``norm_cfg`` norm on each stage's output (True), none (False), or
             a tuple of stage indices. With 'window', True means the returned stages only, as
             mmdet's Swin (the norm serves only the output there; an unused norm breaks DDP).
@@ -85,29 +88,22 @@ class HierarchicalViT(LessAttentionBackbone):
         init_cfg: None (a truncated-normal init) or ``dict(type='Pretrained',
             checkpoint=..., prefix=...)``, which loads weights with a report of missing/unused
             keys.
-        **kind_options: the attention kind's options (see above).
+        **flat: refused: a flat option of earlier versions is named with its grouped
+            spelling.
     """
     arch_zoo: Dict[str, dict] = {}
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
-                 attention: str = 'sra',
+                 attention: Union[str, dict] = 'sra',
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.1,
-                 overlap_patch_embed: Optional[bool] = None,
-                 use_conv_ffn: Optional[bool] = None,
-                 cross_stage_residual: Optional[bool] = None,
-                 dp_loss_weight: Optional[float] = None,
-                 dp_form: Optional[str] = None,
-                 dp_margin: Optional[float] = None,
-                 spt: bool = False,
-                 stage_types: Optional[Sequence[str]] = None,
-                 drloc_weight: float = 0.,
-                 drloc_pairs: Optional[int] = None,
+                 less_attention: Optional[dict] = None,
+                 remedies: Optional[dict] = None,
                  norm_after_stage: Union[bool, Sequence[int]] = False,
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
@@ -116,29 +112,31 @@ class HierarchicalViT(LessAttentionBackbone):
                  with_cp: bool = False,
                  check_finite: bool = False,
                  init_cfg: Optional[dict] = None,
-                 **kind_options):
+                 **flat):
         name = type(self).__name__
+        refuse_flat_keywords(name, flat, [DPLossOptions, Remedies] + [
+            k.Options for k in ATTENTION_KINDS.values()], moved=ARCH_PARTS)
         super().__init__(init_cfg, frozen_stages=frozen_stages, with_cp=with_cp,
                          check_finite=check_finite)
-        self.attention = attention
-        remedies = Remedies.parse(name, _given(spt=spt, stage_types=stage_types,
-                                               drloc_weight=drloc_weight,
-                                               drloc_pairs=drloc_pairs))
-        kind = self._resolve(name, arch, attention, _given(**kind_options), _given(
-            dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin),
-            remedies.stage_types)
-        cross_stage_residual = self._cross_stage_residual(name, kind, cross_stage_residual)
+        attention = attention_config(name, attention)
+        kind_cls = self._kind_class(name, attention['type'])
+        self.attention = kind_cls.name
+        given = read_groups(name, dict(
+            attention={k: v for k, v in attention.items() if k != 'type'},
+            less_attention=less_attention, remedies=remedies),
+            [kind_cls.Options, DPLossOptions, Remedies], elsewhere)
+        remedies = Remedies.parse(name, given[Remedies])
+        kind = self._resolve(name, arch, kind_cls, given[kind_cls.Options],
+                             given[DPLossOptions], remedies.stage_types)
         self._check_common(name, in_channels, out_indices, frozen_stages, dict(
             drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, drop_path_rate=drop_path_rate))
         self.in_channels, self.norm_eval = in_channels, norm_eval
         self.num_features = [s.embed_dims for s in self.stage_specs]
-        parts = {option: bool(self.arch.get(option, False)) if value is None else value
-                 for option, value in (('overlap_patch_embed', overlap_patch_embed),
-                                       ('use_conv_ffn', use_conv_ffn))}
+        parts = self._arch_parts(name, self.arch)
         self._check_embedding_options(name, self.stage_specs, kind, remedies.spt, **parts)
         self.drloc_weight = float(remedies.drloc_weight)
         self.stages = self._build_stages(
-            kind, remedies, cross_stage_residual, in_channels=in_channels,
+            kind, remedies, in_channels=in_channels,
             norm_stages=self._norm_stages(name, norm_after_stage, kind, len(self.stage_specs)),
             common=dict(qkv_bias=qkv_bias, attn_drop=attn_drop_rate, proj_drop=drop_rate,
                         norm_cfg=norm_cfg),
@@ -154,7 +152,7 @@ class HierarchicalViT(LessAttentionBackbone):
             self.register_buffer('drloc_step', torch.zeros((), dtype=torch.long))
         self._freeze()
 
-    def _build_stages(self, kind, remedies: Remedies, cross_stage_residual: bool, *,
+    def _build_stages(self, kind, remedies: Remedies, *,
                       in_channels: int, norm_stages: set, common: dict, drop_path_rate: float,
                       act_cfg: dict, overlap_patch_embed: bool, use_conv_ffn: bool
                       ) -> nn.ModuleList:
@@ -184,7 +182,7 @@ class HierarchicalViT(LessAttentionBackbone):
                 norm_cfg=norm_cfg, pos_grid=kind.position_grid(stride),
                 token_grid=kind.token_grid(stride),
                 cross_stage=(*prev_attention, rank)
-                if cross_stage_residual and prev_attention and spec.depth and not inherits
+                if kind.cross_stage_residual and prev_attention and spec.depth and not inherits
                 else None,
                 inherits=prev_attention if inherits else None,
                 output_norm=i in norm_stages, shifted_patches=remedies.spt and i == 0,
@@ -193,23 +191,27 @@ class HierarchicalViT(LessAttentionBackbone):
             prev_attention = stages[-1].attention_shape() if spec.depth else None
         return stages
 
-    def _resolve(self, name: str, arch, attention: str, kind_options: dict, dp_options: dict,
-                 stage_types: Optional[Sequence[str]] = None):
-        """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
-        kind built with the options given (None-free; the rest are the kind's defaults)."""
+    @staticmethod
+    def _kind_class(name: str, attention: str):
         if attention not in ATTENTION_KINDS:
             raise ValueError(f'{name}: unknown attention {attention!r}; choose one of '
                              f'{sorted(ATTENTION_KINDS)}')
-        kind_cls = ATTENTION_KINDS[attention]
-        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(attention), name,
-                                        kind_cls.stage_keys, kind_cls.arch_keys, attention)
+        return ATTENTION_KINDS[attention]
+
+    def _resolve(self, name: str, arch, kind_cls, kind_options: dict, dp_options: dict,
+                 stage_types: Optional[Sequence[str]] = None):
+        """Sets ``arch``, ``stage_specs``, the DP weight and margin; returns the attention
+        kind built with the options given (field names, None-free; the rest are the kind's
+        defaults)."""
+        self.arch, specs = resolve_arch(arch, self.arch_zoo_for(kind_cls.name), name,
+                                        kind_cls.stage_keys, kind_cls.arch_keys, kind_cls.name)
         self.stage_specs: List[StageSpec] = with_stage_types(specs, stage_types, name)
         for i, spec in enumerate(self.stage_specs):
             kind_cls.check_stage(name, i, spec)
-        la_names = DPLossOptions.la_names() + kind_cls.Options.la_names()
         self._set_less_attention(
             any(s.num_la for s in self.stage_specs),
-            [o for o in dict(kind_options, **dp_options) if o in la_names], dp_options,
+            [kind_cls.Options.spelling(o) for o in kind_options
+             if o in kind_cls.Options.la_names()], dp_options,
             where='this arch (num_va == depths in every attention stage)',
             fix='give an attention stage LA layers (num_va < depth)')
         given = dict(kind_options)
@@ -224,15 +226,15 @@ class HierarchicalViT(LessAttentionBackbone):
         return kind
 
     @staticmethod
-    def _cross_stage_residual(name: str, kind, value: Optional[bool]) -> bool:
-        """The residual as asked (None: the kind's default), refused where it cannot apply."""
-        value = kind.cross_stage_residual if value is None else value
-        if value and not kind.cross_stage_residual:
-            raise ValueError(f'{name}: cross_stage_residual is not defined for attention='
-                             f'{kind.name!r}: windows of consecutive stages do not nest '
-                             f'(docs/design.md); set it False or use attention=\'sra\'')
-        kind.check_cross_stage(value)
-        return value
+    def _arch_parts(name: str, arch: dict) -> Dict[str, bool]:
+        """PVT v2's parts, as the arch sets them (False when it does not)."""
+        parts = {}
+        for part in ARCH_PARTS:
+            value = arch.get(part, False)
+            if not isinstance(value, bool):
+                raise TypeError(f'{name}: arch key {part} must be True or False, got {value!r}')
+            parts[part] = value
+        return parts
 
     def _check_common(self, name: str, in_channels, out_indices, frozen_stages,
                       rates: dict) -> None:
@@ -255,10 +257,6 @@ class HierarchicalViT(LessAttentionBackbone):
         """Options of the patch embeddings: each must have one to change, and the overlapping
         embedding sets the padding and the projection itself."""
         patch_padding = kind.given.get('patch_padding')
-        for option, value in (('overlap_patch_embed', overlap_patch_embed),
-                              ('use_conv_ffn', use_conv_ffn)):
-            if not isinstance(value, bool):
-                raise TypeError(f'{name}: {option} must be True or False, got {value!r}')
         if overlap_patch_embed and patch_padding is not None:
             raise ValueError(f'{name}: overlap_patch_embed pads each patch embedding by p-1 '
                              f'(PVT v2), so patch_padding={patch_padding!r} cannot apply: '
@@ -285,7 +283,7 @@ class HierarchicalViT(LessAttentionBackbone):
     def _check_inheritance(name: str, index: int, kind, prev_attention) -> None:
         """A stage of LA layers only (num_va=0) needs an attention to inherit, on grids that
         nest in its own."""
-        if not kind.cross_stage_residual:
+        if not kind.carries_attention:
             raise ValueError(f'{name}: stage {index} has num_va=0 (LA layers only, inheriting '
                              f'the previous stage\'s attention), and attention={kind.name!r} '
                              f'does not carry attention across stages (its windows do not '

@@ -26,6 +26,7 @@ from ..layers.kind import with_less_attention
 from .hierarchical import HierarchicalViT
 from .pvt import pvt_arch, small_input
 from .pvtv2 import PVTv2, pvtv2_arch
+from .spec import attention_config
 from .toolbox_keywords import SPELLINGS
 
 
@@ -41,14 +42,16 @@ class LaViT(HierarchicalViT):
     (window), or a dict.
 
     Args:
-        attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin).
+        attention: 'sra' (PVT-style spatial reduction, default) or 'window' (Swin), or a
+            dict of the kind's type and options.
         norm_after_stage: LayerNorm on each output (default True, our choice: normalised
             inputs for FPN/heads, as Swin and PVT v2 do).
         arch: a preset (default 'small') or a dict. mmdet's/mmseg's architecture keywords
             (``embed_dims``, ``num_layers``, ...; ``toolbox_keywords.py``) are taken when they
             state what the arch is, so a toolbox's config runs with ``type`` and ``arch``
             changed.
-        dp_loss_weight: the DP loss's weight, 1.0 by default (LaViT trains with it).
+        less_attention: as :class:`HierarchicalViT`'s; the DP loss's weight is 1.0 by default
+            (LaViT trains with it).
         norm_cfg: LayerNorm eps 1e-6 for 'sra' (PVT's), 1e-5 for 'window' (Swin's).
         See :class:`HierarchicalViT` for the other arguments.
     """
@@ -69,11 +72,13 @@ class LaViT(HierarchicalViT):
     }
 
     def __init__(self, arch=None, attention='sra', norm_after_stage=True, **kwargs):
-        kind = ATTENTION_KINDS.get(attention)
+        attention = attention_config('LaViT', attention)
+        kind = ATTENTION_KINDS.get(attention['type'])
         spelling = SPELLINGS.get(getattr(kind, 'toolbox_keywords', None))
         if spelling is not None:  # mmdet's/mmseg's keywords must agree with the preset
-            arch, kwargs = spelling.read('LaViT', arch, kwargs, 'small',
-                                         self.arch_zoo_for(attention), builds=False)
+            arch, kwargs = spelling.read('LaViT', arch, dict(kwargs, attention=attention),
+                                         'small', self.arch_zoo_for(kind.name), builds=False)
+            attention = kwargs.pop('attention')
         elif arch is None:
             arch = 'small'
         if kind is not None and kind.default_norm_cfg is not None:  # e.g. Swin's eps

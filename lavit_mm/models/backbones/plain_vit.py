@@ -12,6 +12,7 @@ LSA; the hierarchical backbones' other options (windows, reductions, cross-stage
 SPT, DRLoc, conv stages) have no counterpart here and are not arguments.
 """
 import re
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -24,10 +25,11 @@ from mmengine.model.weight_init import trunc_normal_
 from lavit_mm.registry import MODELS
 from ...grid import HW
 from ..aux_loss import ForwardContext
-from ..layers.kind import LayerArgs, LayerOptions
-from ..layers.dense_transform import LA_TRANSFORMS, check_la_transform
+from ..layers.kind import BlockOptions, LayerArgs
+from ..layers.dense_transform import TransformOptions
 from ..layers.embed import resize_pos_embed
-from ..layers.options import DPLossOptions, check_range, check_value
+from ..layers.options import (LESS_ATTENTION, DPLossOptions, check_range, grouped, option,
+                              read_groups, refuse_flat_keywords)
 from ..layers.plain import GlobalAttention, GlobalLessAttention
 from .base import LessAttentionBackbone, run_blocks
 from .weights import init_linear_or_layer_norm
@@ -35,6 +37,21 @@ from .weights import init_linear_or_layer_norm
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 LAYER_TYPES = ('va', 'la')
 OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+# mmpretrain's per-layer keywords we take, as its ``layer_cfgs`` gives them
+LAYER_CFG_KEYS = dict(attn_drop_rate=0., act_cfg=dict(type='GELU'))
+
+
+@dataclass(frozen=True)
+class PlainViTOptions(BlockOptions, TransformOptions):
+    """The plain ViT's options: ``less_attention=dict(layers=..., transform=..., init=...,
+    kernel_size=..., dp_loss=dict(...))`` and ``remedies=dict(reattention=..., lsa=...)``.
+
+    Attributes:
+        la_layers: 'va'/'la' per layer: a list, or a string such as '14va+4la' (None: all
+            VA, mmpretrain's ViT). The first layer must be VA.
+        la_transform: 'dense' maps are sized for ``img_size`` (the class token included).
+    """
+    la_layers: Union[None, str, Sequence[str]] = option(None, None, LESS_ATTENTION)
 
 
 def vit_arch(dims: int, layers: int, heads: int, ffn_ratio: int = 4) -> dict:
@@ -52,18 +69,18 @@ def parse_layer_types(layer_types: Union[None, str, Sequence[str]], num_layers: 
     if isinstance(layer_types, str):
         terms = [re.fullmatch(r'\s*(\d+)\s*(va|la)\s*', t) for t in layer_types.split('+')]
         if not all(terms):
-            raise ValueError(f"{owner}: layer_types {layer_types!r} is not a sum of "
+            raise ValueError(f"{owner}: less_attention.layers {layer_types!r} is not a sum of "
                              f"'<count>va' / '<count>la' terms, e.g. '14va+4la'")
         types = [m[2] for m in terms for _ in range(int(m[1]))]
     else:
         types = list(layer_types)
         unknown = sorted({str(t) for t in types} - set(LAYER_TYPES))
         if unknown:
-            raise ValueError(f'{owner}: unknown layer types {unknown} in layer_types; each '
-                             f'is one of {LAYER_TYPES}')
+            raise ValueError(f'{owner}: unknown layer types {unknown} in less_attention.layers; '
+                             f'each is one of {LAYER_TYPES}')
     if len(types) != num_layers:
-        raise ValueError(f'{owner}: layer_types gives {len(types)} layers and the arch has '
-                         f'num_layers={num_layers}: give one type per layer')
+        raise ValueError(f'{owner}: less_attention.layers gives {len(types)} layers and the '
+                         f'arch has num_layers={num_layers}: give one type per layer')
     if types and types[0] == 'la':
         raise ValueError(f"{owner}: layer 0 is 'la', but an LA layer transforms the attention "
                          f"of the layer before it: the first layer must be 'va'")
@@ -105,18 +122,14 @@ class LaViTPlain(LessAttentionBackbone):
         arch: a name of :attr:`arch_zoo` (mmpretrain's: 'deit-tiny', 'deit-small',
             'deit-base', 'small', 'base', 'large') or a dict of ``embed_dims``,
             ``num_layers``, ``num_heads``, ``feedforward_channels``.
-        layer_types: 'va'/'la' per layer: a list, or a string such as '14va+4la'; None: all
-            VA (mmpretrain's ViT). The first layer must be VA.
         img_size: the size the position table is made for (other sizes interpolate it).
         patch_size: the patch embedding's kernel and stride (4 for 32 px images).
         in_channels: image channels.
         out_indices: layers whose output is returned (negative: from the end).
         drop_rate: dropout after the position embedding, in the FFN and after projections.
-        attn_drop_rate: dropout on the attention probabilities.
         drop_path_rate: stochastic depth, rising linearly to this over the layers.
         qkv_bias: biases of the q/k/v (LA: v) projections.
         norm_cfg: the norms (LayerNorm, eps 1e-6 as mmpretrain's ViT).
-        act_cfg: the FFN's activation.
         final_norm: a LayerNorm after the last layer (``ln1``).
         out_type: 'cls_token' (B, C), 'featmap' (B, C, H, W), 'avg_featmap' (B, C; normed
             by ``ln2``) or 'raw' (B, N, C).
@@ -124,22 +137,25 @@ class LaViTPlain(LessAttentionBackbone):
         frozen_stages: freeze the embeddings and the first this many layers (0 or -1:
             none, as mmpretrain; kept frozen through ``train()``).
         interpolate_mode: how the position table is resized ('bicubic').
-        la_transform: the form of Theta/Psi: 'local' (a k x k map over the patch grid, the
-            class token's row and column passed on) or 'dense' (the paper's: N x N maps
-            over all tokens, sized for ``img_size``; resized bilinearly at other sizes).
-        la_init: how Theta/Psi start: 'identity' or 'linear' (PyTorch's default init).
-        la_kernel_size: the kernel of 'local' Theta/Psi (3).
-        dp_loss_weight: the DP loss's weight (1.0 with LA layers).
-        dp_form: the DP loss's form: 'ours', 'paper' or 'paper-corrected' (docs/design.md).
-        dp_margin: the DP loss's dominance margin (1.0; not with dp_form='paper').
-            The LA and DP options are refused without LA layers.
-        reattention: DeepViT's re-attention in every VA layer.
-        lsa: Locality Self-Attention in every VA layer (own token masked, learnable scale).
+        layer_cfgs: mmpretrain's per-layer keywords, one dict for every layer:
+            ``attn_drop_rate`` (dropout on the attention probabilities, 0) and ``act_cfg``
+            (the FFN's activation, GELU).
+        less_attention: which layers are LA and how they work (:class:`PlainViTOptions`):
+            ``layers`` ('14va+4la' or a list of 'va'/'la'), ``transform`` ('local': a k x k
+            map over the patch grid, the class token's row and column passed on; 'dense':
+            the paper's N x N maps over all tokens, sized for ``img_size`` and resized
+            bilinearly at other sizes), ``init`` ('identity' or 'linear'), ``kernel_size``
+            ('local', 3) and ``dp_loss=dict(weight, form, margin)`` (weight 1.0 with LA
+            layers). None: mmpretrain's ViT, all layers VA.
+        remedies: ``reattention`` (DeepViT's, in every VA layer) and ``lsa`` (Locality
+            Self-Attention in every VA layer: own token masked, learnable scale).
         with_cp: gradient checkpointing of each layer in training.
         check_finite: debug: raise at NaN/Inf input images, naming the samples (in training
             they are always refused, by a device-side assert).
         init_cfg: mmengine's; ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads
             with a report of what was missing and unused.
+        **flat: refused: a flat option of earlier versions is named with its grouped
+            spelling.
     """
     arch_zoo: Dict[str, dict] = {
         **dict.fromkeys(['s', 'small'], vit_arch(768, 8, 8, 3)),
@@ -153,55 +169,44 @@ class LaViTPlain(LessAttentionBackbone):
 
     def __init__(self,
                  arch: Union[str, dict] = 'deit-tiny',
-                 layer_types: Union[None, str, Sequence[str]] = None,
                  img_size: Union[int, HW] = 224,
                  patch_size: int = 16,
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = -1,
                  drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  qkv_bias: bool = True,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
-                 act_cfg: dict = dict(type='GELU'),
                  final_norm: bool = True,
                  out_type: str = 'cls_token',
                  with_cls_token: bool = True,
                  frozen_stages: int = -1,
                  interpolate_mode: str = 'bicubic',
-                 la_transform: Optional[str] = None,
-                 la_init: Optional[str] = None,
-                 la_kernel_size: Optional[int] = None,
-                 dp_loss_weight: Optional[float] = None,
-                 dp_form: Optional[str] = None,
-                 dp_margin: Optional[float] = None,
-                 reattention: bool = False,
-                 lsa: bool = False,
+                 layer_cfgs: Optional[dict] = None,
+                 less_attention: Optional[dict] = None,
+                 remedies: Optional[dict] = None,
                  with_cp: bool = False,
                  check_finite: bool = False,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **flat):
         name = type(self).__name__
+        refuse_flat_keywords(name, flat, [PlainViTOptions, DPLossOptions], moved=dict(
+            layer_types=grouped(LESS_ATTENTION, 'layers'),
+            **{key: f'layer_cfgs=dict({key}=...)' for key in LAYER_CFG_KEYS}))
         super().__init__(init_cfg, frozen_stages=frozen_stages, with_cp=with_cp,
                          check_finite=check_finite)
         self.arch = self._resolve_arch(arch, name)
         dims, depth = self.arch['embed_dims'], self.arch['num_layers']
-        self.layer_types = parse_layer_types(layer_types, depth, name)
-        has_la = 'la' in self.layer_types
-        transform = la_transform or 'local'
-        la_given = {k: v for k, v in dict(
-            la_transform=la_transform, la_init=la_init, la_kernel_size=la_kernel_size,
-            dp_loss_weight=dp_loss_weight, dp_form=dp_form, dp_margin=dp_margin).items()
-            if v is not None}
+        layer_cfg = self._layer_cfg(name, layer_cfgs)
+        given = read_groups(name, dict(less_attention=less_attention, remedies=remedies),
+                            [PlainViTOptions, DPLossOptions])
+        options = PlainViTOptions.parse(name, given[PlainViTOptions])
+        self.layer_types = parse_layer_types(options.la_layers, depth, name)
         self._set_less_attention(
-            has_la, la_given, {k: v for k, v in la_given.items() if k in DPLossOptions.names()},
-            where='layer_types', fix="make layers 'la' (e.g. layer_types='14va+4la')")
-        if la_kernel_size is not None:
-            check_range(name, 'la_kernel_size', la_kernel_size, 1, integer=True)
-        check_value(name, 'la_transform', transform, LA_TRANSFORMS)
-        check_la_transform(name, transform, la_given, local_only=('la_kernel_size', ))
-        layer_options = LayerOptions.parse(name, dict(
-            reattention=reattention, lsa=lsa,
-            **({'la_init': la_init} if la_init is not None else {})))
+            'la' in self.layer_types, [PlainViTOptions.spelling(o) for o in given[PlainViTOptions]
+                                       if o in PlainViTOptions.la_names() and o != 'la_layers'],
+            given[DPLossOptions], where='less_attention.layers',
+            fix="make layers 'la' (e.g. less_attention=dict(layers='14va+4la'))")
         if out_type not in OUT_TYPES:
             raise ValueError(f'{name}: out_type {out_type!r} is not one of {OUT_TYPES}')
         if out_type == 'cls_token' and not with_cls_token:
@@ -228,15 +233,16 @@ class LaViTPlain(LessAttentionBackbone):
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_extra_tokens, dims))
         self.drop_after_pos = nn.Dropout(drop_rate)
         args = LayerArgs(dims=dims, num_heads=self.arch['num_heads'], qkv_bias=qkv_bias,
-                         attn_drop=attn_drop_rate, proj_drop=drop_rate, norm_cfg=norm_cfg,
-                         options=layer_options, token_grid=self.patch_resolution)
-        prefix, kernel = self.num_extra_tokens, la_kernel_size or 3
+                         attn_drop=layer_cfg['attn_drop_rate'], proj_drop=drop_rate,
+                         norm_cfg=norm_cfg, options=options, token_grid=self.patch_resolution)
+        prefix = self.num_extra_tokens
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.layers = nn.ModuleList([
-            PlainBlock(dims, GlobalLessAttention(args, prefix, kernel, transform)
+            PlainBlock(dims, GlobalLessAttention(args, prefix, options.la_kernel_size,
+                                                 options.la_transform)
                        if t == 'la' else GlobalAttention(args, prefix),
                        self.arch['feedforward_channels'],
-                       drop_rate, dpr[i], act_cfg, norm_cfg)
+                       drop_rate, dpr[i], layer_cfg['act_cfg'], norm_cfg)
             for i, t in enumerate(self.layer_types)])
         if final_norm:
             self.ln1 = build_norm_layer(norm_cfg, dims)[1]
@@ -244,6 +250,22 @@ class LaViTPlain(LessAttentionBackbone):
             self.ln2 = build_norm_layer(norm_cfg, dims)[1]
         self._register_dp_step()
         self._freeze()
+
+    @staticmethod
+    def _layer_cfg(name: str, layer_cfgs: Optional[dict]) -> dict:
+        """mmpretrain's ``layer_cfgs`` over our defaults; keys we do not take are refused."""
+        if layer_cfgs is None:
+            layer_cfgs = {}
+        if not isinstance(layer_cfgs, dict):
+            raise TypeError(f'{name}: layer_cfgs must be one dict for every layer (per-layer '
+                            f'lists are not offered), got {type(layer_cfgs).__name__}')
+        unknown = sorted(set(layer_cfgs) - set(LAYER_CFG_KEYS))
+        if unknown:
+            raise ValueError(f'{name}: layer_cfgs keys {unknown} are not offered; layer_cfgs '
+                             f'takes {sorted(LAYER_CFG_KEYS)}')
+        cfg = {**LAYER_CFG_KEYS, **layer_cfgs}
+        check_range(name, 'layer_cfgs.attn_drop_rate', cfg['attn_drop_rate'], 0., 1.)
+        return cfg
 
     def _resolve_arch(self, arch, name: str) -> dict:
         if isinstance(arch, str):

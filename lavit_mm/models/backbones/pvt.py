@@ -5,6 +5,7 @@ embedding (``patch_padding=0``), LayerNorm eps 1e-6, no per-stage output norm.
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
+from .spec import attention_config
 from .toolbox_keywords import MMDET_PVT
 
 _PVT_WIDTHS = dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
@@ -42,15 +43,21 @@ class PVT(HierarchicalViT):
         'small-32px': small_input(pvt_arch([3, 4, 6, 3])),
     }
 
-    def __init__(self, arch=None, patch_padding=None, cross_stage_residual=False, **kwargs):
-        arch, kwargs = MMDET_PVT.read('PVT', arch, kwargs, 'tiny', self.arch_zoo)
-        if kwargs.get('attention', 'sra') != 'sra':
-            raise ValueError(f"PVT: attention={kwargs['attention']!r}: PVT is the 'sra' kind; "
-                             f"use Swin or LaViT(attention='window') for windows")
-        overlap = kwargs.get('overlap_patch_embed')
-        if overlap is None and isinstance(arch, dict):
-            overlap = arch.get('overlap_patch_embed')
-        if patch_padding is None and not overlap:
-            patch_padding = 0  # PVT v1 floors sizes (the overlapping embedding sets its own)
-        super().__init__(arch=arch, patch_padding=patch_padding,
-                         cross_stage_residual=cross_stage_residual, **kwargs)
+    def __init__(self, arch=None, attention='sra', **kwargs):
+        arch, kwargs = MMDET_PVT.read('PVT', arch, dict(kwargs, attention=attention), 'tiny',
+                                      self.arch_zoo)
+        resolved = arch if isinstance(arch, dict) else self.arch_zoo.get(str(arch).lower(), {})
+        # PVT v1 floors sizes (the overlapping embedding sets its own padding)
+        padding = {} if resolved.get('overlap_patch_embed') else dict(patch_padding=0)
+        super().__init__(arch=arch, attention=sra_attention(
+            'PVT', kwargs.pop('attention'), cross_stage_residual=False, **padding), **kwargs)
+
+
+def sra_attention(owner: str, attention, **defaults) -> dict:
+    """``attention`` of a PVT (a name or a dict) as a dict with ``defaults``, refused unless
+    it is the 'sra' kind."""
+    attention = attention_config(owner, attention, **defaults)
+    if attention['type'] != 'sra':
+        raise ValueError(f"{owner}: attention type {attention['type']!r}: {owner} is the 'sra' "
+                         f"kind; use Swin or LaViT(attention='window') for windows")
+    return attention

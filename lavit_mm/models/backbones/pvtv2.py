@@ -12,7 +12,7 @@ here.)
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
-from .pvt import small_input
+from .pvt import small_input, sra_attention
 from .toolbox_keywords import MMDET_PVTV2
 
 V2_PARTS = dict(overlap_patch_embed=True, use_conv_ffn=True, use_abs_pos_embed=False)
@@ -29,8 +29,8 @@ def pvtv2_arch(width: int, depths, mlp_ratios=(8, 8, 4, 4)) -> dict:
 @MODELS.register_module()
 class PVTv2(HierarchicalViT):
     """Pyramid Vision Transformer v2. ``arch``: b0-b5, b0-32px, b1-32px, b2-32px (see
-    ``pvt.small_input``), or a dict. The v2 parts come with the preset; each can be turned
-    off by its option (``overlap_patch_embed``, ``use_conv_ffn``, ``use_abs_pos_embed``). mmdet's
+    ``pvt.small_input``), or a dict. The v2 parts come with the preset as arch keys
+    (``overlap_patch_embed``, ``use_conv_ffn``, ``use_abs_pos_embed``). mmdet's
     keywords name an arch too (``embed_dims=32, num_layers=[2, 2, 2, 2]`` is b0:
     ``toolbox_keywords.py``)."""
     arch_zoo = {
@@ -45,10 +45,9 @@ class PVTv2(HierarchicalViT):
         'b2-32px': small_input(pvtv2_arch(64, [3, 4, 6, 3])),
     }
 
-    def __init__(self, arch=None, norm_after_stage=True, cross_stage_residual=False, **kwargs):
-        arch, kwargs = MMDET_PVTV2.read('PVTv2', arch, kwargs, 'b2', self.arch_zoo)
-        if kwargs.get('attention', 'sra') != 'sra':
-            raise ValueError(f"PVTv2: attention={kwargs['attention']!r}: PVT v2 is the 'sra' "
-                             f"kind; use Swin or LaViT(attention='window') for windows")
-        super().__init__(arch=arch, norm_after_stage=norm_after_stage,
-                         cross_stage_residual=cross_stage_residual, **kwargs)
+    def __init__(self, arch=None, attention='sra', norm_after_stage=True, **kwargs):
+        arch, kwargs = MMDET_PVTV2.read('PVTv2', arch, dict(kwargs, attention=attention), 'b2',
+                                        self.arch_zoo)
+        super().__init__(arch=arch, attention=sra_attention(
+            'PVTv2', kwargs.pop('attention'), cross_stage_residual=False),
+            norm_after_stage=norm_after_stage, **kwargs)

@@ -110,6 +110,17 @@ def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], owner: str,
     return arch, specs
 
 
+def attention_config(owner: str, attention: Union[str, dict], **defaults) -> dict:
+    """``attention`` (a kind's name, or a dict of its ``type`` and options) as a dict, with
+    ``defaults`` for the options it does not give."""
+    if isinstance(attention, str):
+        attention = dict(type=attention)
+    if not isinstance(attention, dict) or not isinstance(attention.get('type'), str):
+        raise TypeError(f"{owner}: attention must be a kind's name or a dict with its type, "
+                        f"e.g. dict(type='sra', cross_stage_residual=False), got {attention!r}")
+    return {**defaults, **attention}
+
+
 STAGE_TYPES = ('attn', 'conv')
 
 

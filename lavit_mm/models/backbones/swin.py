@@ -8,6 +8,7 @@ windows, relative position bias, LayerNorm (eps 1e-5) on each output.
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
 from ..layers.window import small_input_windows, swin_arch
+from .spec import attention_config
 from .toolbox_keywords import SWIN_TRANSFORMER
 
 
@@ -15,8 +16,9 @@ from .toolbox_keywords import SWIN_TRANSFORMER
 class Swin(HierarchicalViT):
     """Swin Transformer. ``arch``: tiny, small, base, tiny-32px (see
     :func:`small_input_windows`), or a dict; or mmdet's/mmseg's keywords for it (``embed_dims=96,
-    depths=[2, 2, 6, 2], ...``: ``toolbox_keywords.py``). ``window_size``: the preset's (7
-    unless it names one) when None."""
+    depths=[2, 2, 6, 2], ...``, ``window_size``: ``toolbox_keywords.py``). The window size is
+    the preset's (7 unless it names one) unless ``attention=dict(type='window',
+    window_size=...)`` gives one."""
     arch_zoo = {
         'tiny': swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24]),
         'small': swin_arch(96, [2, 2, 18, 2], [3, 6, 12, 24]),
@@ -24,13 +26,13 @@ class Swin(HierarchicalViT):
         'tiny-32px': small_input_windows(swin_arch(96, [2, 2, 6, 2], [3, 6, 12, 24])),
     }
 
-    def __init__(self, arch=None, window_size=None, norm_after_stage=True,
+    def __init__(self, arch=None, attention='window', norm_after_stage=True,
                  norm_cfg=dict(type='LN'), **kwargs):
-        arch, kwargs = SWIN_TRANSFORMER.read('Swin', arch, kwargs, 'tiny', self.arch_zoo)
-        for fixed in ('attention', 'cross_stage_residual'):
-            if fixed in kwargs:
-                raise ValueError(f"Swin: {fixed} is fixed (the 'window' kind, no cross-stage "
-                                 f"residual); remove it, or use LaViT for other choices")
-        super().__init__(arch=arch, attention='window', window_size=window_size,
-                         norm_after_stage=norm_after_stage, norm_cfg=norm_cfg,
-                         cross_stage_residual=False, **kwargs)
+        arch, kwargs = SWIN_TRANSFORMER.read('Swin', arch, dict(kwargs, attention=attention),
+                                             'tiny', self.arch_zoo)
+        attention = attention_config('Swin', kwargs.pop('attention'))
+        if attention['type'] != 'window':
+            raise ValueError(f"Swin: attention type {attention['type']!r}: Swin is the "
+                             f"'window' kind; use LaViT for other kinds")
+        super().__init__(arch=arch, attention=attention, norm_after_stage=norm_after_stage,
+                         norm_cfg=norm_cfg, **kwargs)

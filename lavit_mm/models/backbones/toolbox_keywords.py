@@ -22,7 +22,7 @@ toolbox ignores it (no table); alone, in our spelling, it is refused there by na
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Tuple, Union
 
-from .spec import default_patch_sizes
+from .spec import attention_config, default_patch_sizes
 
 Arch = Union[str, dict, None]  # None: not given
 
@@ -114,6 +114,9 @@ class ToolboxSpelling:
         arch_parts: arch-level keys the toolbox class sets on its own (PVT v2's parts).
         position_table: whether an arch without ``use_abs_pos_embed`` has a position table.
         fixed: keywords accepted only at one value (the model we build), with why.
+        kind: the attention kind the toolbox class is.
+        options: its keywords that are options of ours -> where ours are written:
+            'attention' (``attention=dict(type=kind, ...)``) or 'arch' (an arch key).
     """
     toolbox_class: str
     defaults: dict
@@ -122,6 +125,8 @@ class ToolboxSpelling:
     arch_parts: dict = field(default_factory=dict)
     position_table: bool = True
     fixed: Dict[str, tuple] = field(default_factory=dict)
+    kind: str = 'sra'
+    options: Dict[str, str] = field(default_factory=dict)
 
     def read(self, owner: str, arch: Arch, kwargs: dict, default_arch: str, presets: dict,
              builds: bool = True) -> Tuple[Union[str, dict], dict]:
@@ -152,6 +157,23 @@ class ToolboxSpelling:
             # a toolbox config's keyword that sizes only the position table, which is off:
             # dropped as the toolbox drops it (in our own spelling it is refused by name)
             kwargs.pop('pretrain_img_size')
+        return self._place_options(owner, arch, resolved, kwargs)
+
+    def _place_options(self, owner: str, arch, resolved: Optional[dict], kwargs: dict):
+        """The toolbox keywords that are options of ours, moved to where ours are written:
+        the ``attention`` dict or the arch."""
+        for key, place in self.options.items():
+            if key not in kwargs:
+                continue
+            value = kwargs.pop(key)
+            if place == 'attention':
+                attention = attention_config(owner, kwargs.get('attention', self.kind))
+                if key in attention:
+                    raise ValueError(f'{owner}: {key} is given twice, as {self.toolbox_class}\'s '
+                                     f'keyword and in attention: remove one')
+                kwargs['attention'] = dict(attention, **{key: value})
+            elif resolved is not None:
+                arch = resolved = dict(resolved, **{key: value})
         return arch, kwargs
 
     def _check_agreement(self, owner: str, arch: Union[str, dict], resolved: Optional[dict],
@@ -203,17 +225,19 @@ _LOAD_FIXED = dict(
     pretrained=(None, "the deprecated spelling of init_cfg: use init_cfg=dict("
                 "type='Pretrained', checkpoint=...)"))
 
+_PVT_OPTIONS = dict(pretrain_img_size='attention', use_abs_pos_embed='attention',
+                    use_conv_ffn='arch')
 MMDET_PVT = ToolboxSpelling(
     "mmdet's PyramidVisionTransformer", _PVT_V1, _pvt_to_arch, _pvt_of_arch,
-    fixed=dict(_LOAD_FIXED))
+    fixed=dict(_LOAD_FIXED), options=_PVT_OPTIONS)
 MMDET_PVTV2 = ToolboxSpelling(
     "mmdet's PyramidVisionTransformerV2",
     dict(_PVT_V1, patch_sizes=[7, 3, 3, 3], paddings=[3, 1, 1, 1]), _pvt_to_arch,
     _pvt_of_arch, arch_parts=dict(use_conv_ffn=True, use_abs_pos_embed=False),
-    fixed=dict(_LOAD_FIXED))
+    fixed=dict(_LOAD_FIXED), options=_PVT_OPTIONS)
 SWIN_TRANSFORMER = ToolboxSpelling(
     "mmdet's/mmseg's SwinTransformer", _SWIN, _swin_to_arch, _swin_of_arch,
-    position_table=False,
+    position_table=False, kind='window', options=dict(window_size='attention'),
     fixed=dict(_LOAD_FIXED,
                qk_scale=(None, 'attention is scaled by head_dim ** -0.5; remove it'),
                patch_norm=(True, 'the patch embedding is always normalised; remove it'),

@@ -6,7 +6,7 @@ from .dp_loss import diagonality_preserving_loss, dp_loss_of_scores
 from .drloc import DenseRelativeLocalization
 from .embed import PatchEmbed, PatchMerging, PositionEmbedding, nchw_to_nlc, nlc_to_nchw
 from .kind import (ATTENTION_KINDS, AttentionKind, KindOptions, LayerArgs, LayerOptions,
-                   kind_option_names, register_attention_kind)
+                   register_attention_kind)
 from .less_attention import LessAttentionMixin
 from .mbconv import MBConv, SqueezeExcite
 from .options import DPLossOptions, OptionSet, option
@@ -26,6 +26,6 @@ __all__ = [
     'SpatialReductionKind', 'SRAttention', 'SRLessAttention', 'TokenGridTransform',
     'PatchMerging', 'ShiftedWindowKind', 'WindowAttention', 'WindowLessAttention',
     'WindowState', 'mix_heads', 'DenseRelativeLocalization', 'MBConv', 'SqueezeExcite',
-    'ReAttention', 'KindOptions', 'LayerOptions', 'kind_option_names', 'DPLossOptions',
+    'ReAttention', 'KindOptions', 'LayerOptions', 'DPLossOptions',
     'OptionSet', 'option', 'SRAOptions', 'WindowOptions', 'DenseTokenMap', 'dp_loss_of_scores'
 ]

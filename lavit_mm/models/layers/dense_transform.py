@@ -13,6 +13,7 @@ identity); the prefix rows and columns are kept. The resized map costs
 ``heads * N_out' * N_in'`` floats per forward: at detection sizes that is the price of this
 form (docs/design.md, "Less-Attention forms").
 """
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -20,20 +21,41 @@ import torch.nn as nn
 
 from ...grid import HW
 from .embed import resize_pos_embed
+from .options import LESS_ATTENTION, OptionSet, option
 
 LA_INITS = ('identity', 'linear')
 LA_TRANSFORMS = ('local', 'dense')
 
 
-def check_la_transform(owner: str, transform: str, given, local_only=(), dense_only=()) -> None:
-    """Refuses, by name, an option given (``given``: the names the user set) of the form of
-    Theta/Psi that ``transform`` does not use."""
+@dataclass(frozen=True)
+class TransformOptions(OptionSet):
+    """The form of Theta/Psi, for the layers that offer both (``less_attention`` keys).
+
+    Attributes:
+        la_transform: 'local' (a per-head k x k map over the token grid, any input size) or
+            'dense' (the paper's: per-head dense maps over the layer's tokens, sized for one
+            grid and resized bilinearly at others).
+        la_kernel_size: kernel of the 'local' Theta/Psi (odd).
+    """
+    la_transform: str = option('local', LA_TRANSFORMS, LESS_ATTENTION)
+    la_kernel_size: int = option(3, 'odd_positive_int', LESS_ATTENTION)
+
+    def check(self, owner, given):
+        check_la_transform(owner, type(self), self.la_transform, given,
+                           local_only=('la_kernel_size', ))
+        super().check(owner, given)
+
+
+def check_la_transform(owner: str, options, transform: str, given, local_only=(),
+                       dense_only=()) -> None:
+    """Refuses, by name, an option given (``given``: the field names the user set, of option
+    set ``options``) of the form of Theta/Psi that ``transform`` does not use."""
     wrong, other = (local_only, 'local') if transform == 'dense' else (dense_only, 'dense')
     for name in wrong:
         if name in given:
-            raise ValueError(f"{owner}: {name} applies to la_transform='{other}' only, and "
-                             f"la_transform is {transform!r}: remove it, or set "
-                             f"la_transform='{other}'")
+            raise ValueError(f"{owner}: {options.spelling(name)} applies to transform="
+                             f"'{other}' only, and less_attention.transform is {transform!r}: "
+                             f"remove it, or set transform='{other}'")
 
 
 def resize_token_axis(t: torch.Tensor, dim: int, prefix: int, src: HW, dst: HW) -> torch.Tensor:

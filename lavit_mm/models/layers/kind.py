@@ -1,7 +1,8 @@
 """Attention kinds: how a backbone builds each block's attention, looked up by name.
 
 A kind is a class registered under its name with :func:`register_attention_kind`. It states
-which backbone options (its ``Options``, a frozen dataclass: ``options.py``) and arch keys it
+which options (its ``Options``, a frozen dataclass whose fields are given in the backbone's
+``attention``, ``less_attention`` and ``remedies`` dicts: ``options.py``) and arch keys it
 takes (the backbone refuses every other one for it, naming the kinds that do take it), what
 the stage around its layers looks like, and builds a
 Vanilla-Attention (:meth:`AttentionKind.vanilla`) or Less-Attention (:meth:`AttentionKind.less`)
@@ -17,7 +18,7 @@ The layers a kind builds share one call: ``attn(x, hw, prev=None, extension=None
 (y, state)``, x: (B, N, C) tokens on grid ``hw``; ``prev``: the previous layer's
 :class:`AttentionState` in the stage (an LA layer transforms it, a VA layer computes its own);
 ``extension``: the cross-stage residual's (q, k) extension, for the first layer of a stage of a
-kind with ``cross_stage_residual``. LA layers add the DP loss (``less_attention.py``).
+kind that ``carries_attention``. LA layers add the DP loss (``less_attention.py``).
 """
 import math
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import torch.nn as nn
 
 from .cross_stage import DEFAULT_RANK
 from .dense_transform import LA_INITS
-from .options import OptionSet, option
+from .options import LESS_ATTENTION, REMEDIES, OptionSet, option
 
 ATTENTION_KINDS: Dict[str, Type['AttentionKind']] = {}
 
@@ -47,13 +48,15 @@ def register_attention_kind(cls: Type['AttentionKind']) -> Type['AttentionKind']
     return cls
 
 
-def kinds_taking(name: str) -> list:
-    return sorted(n for n, k in ATTENTION_KINDS.items() if name in k.Options.names())
+def kinds_taking(group: str, key: str) -> list:
+    """The registered kinds whose options take ``key`` in ``group``."""
+    return sorted(n for n, k in ATTENTION_KINDS.items() if key in k.Options.keys(group))
 
 
-def kind_option_names() -> set:
-    """Every option some registered kind takes (the backbones' flat ``**kind_options``)."""
-    return {name for kind in ATTENTION_KINDS.values() for name in kind.Options.names()}
+def elsewhere(group: str, key: str) -> str:
+    """For a refused key: the attention kinds that take it, if any (``read_groups``)."""
+    takers = kinds_taking(group, key)
+    return f' (attention={" / ".join(map(repr, takers))} takes it)' if takers else ''
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,30 @@ class KindOptions(OptionSet):
 
 
 @dataclass(frozen=True)
-class LayerOptions(KindOptions):
-    """Options of the built-in kinds' attention layers; a kind's set inherits them. A new VA
-    option is a field here and its use in ``AttentionBase.add_va_options``.
+class CrossStageOptions(KindOptions):
+    """The cross-stage residual's options, for a kind that ``carries_attention``.
+
+    Attributes:
+        cross_stage_residual: add the previous stage's attention to each stage's first layer
+            (``cross_stage.py``; on for LaViT, off for PVT and PVT v2).
+        cross_stage_rank: rank r of the residual's head map (r extra q/k dims in each stage's
+            first layer); needs the residual.
+    """
+    cross_stage_residual: bool = option(True, 'bool')
+    cross_stage_rank: int = option(DEFAULT_RANK, 'positive_int')
+
+    def check(self, owner, given):
+        if 'cross_stage_rank' in given and not self.cross_stage_residual:
+            raise ValueError(f'{owner}: attention.cross_stage_rank applies to the cross-stage '
+                             f'residual, which is off: remove it or set '
+                             f'cross_stage_residual=True')
+        super().check(owner, given)
+
+
+@dataclass(frozen=True)
+class BlockOptions(OptionSet):
+    """Options of every built-in attention layer, the plain ViT's included. A new VA option
+    is a field here and its use in ``AttentionBase.add_va_options``.
 
     Attributes:
         reattention: DeepViT's re-attention in every VA layer (a learnable H x H mix of the
@@ -78,16 +102,24 @@ class LayerOptions(KindOptions):
             there; ``reattention.py``).
         lsa: Locality Self-Attention in every VA layer: a learnable temperature per layer
             (init ``1/sqrt(d)``) and each query's own key masked (``locality.py``).
-        la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
-            re-attention, identity init). Widens LA q/k by the number of heads.
         la_init: how Theta/Psi of LA layers start: 'identity' (a fresh LA layer reproduces
             the attention it inherits) or 'linear' (PyTorch's default init of the map: a
             random linear map, far from the identity).
     """
-    reattention: bool = option(False, 'bool')
-    lsa: bool = option(False, 'bool')
-    la_head_mix: bool = option(False, 'bool', la=True)
-    la_init: str = option('identity', LA_INITS, la=True)
+    reattention: bool = option(False, 'bool', REMEDIES)
+    lsa: bool = option(False, 'bool', REMEDIES)
+    la_init: str = option('identity', LA_INITS, LESS_ATTENTION)
+
+
+@dataclass(frozen=True)
+class LayerOptions(KindOptions, BlockOptions):
+    """Options of the built-in kinds' attention layers; a kind's set inherits them.
+
+    Attributes:
+        la_head_mix: LA layers also mix the transformed logits across heads (DeepViT's
+            re-attention, identity init). Widens LA q/k by the number of heads.
+    """
+    la_head_mix: bool = option(False, 'bool', LESS_ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -120,7 +152,8 @@ class AttentionKind:
             conv patch embedding in every stage).
         norm_feeds_next: the next stage takes the normalised stage output (PVT v2's order)
             rather than the tokens before the output norm (Swin's).
-        cross_stage_residual: the kind can take the cross-stage attention residual.
+        carries_attention: the kind's attention grids nest from stage to stage, so it can
+            take the cross-stage residual and stages of LA layers only.
         default_norm_cfg: the backbone's ``norm_cfg`` for this kind when none is given (None:
             the backbone's own default).
         lavit_presets: ``LaViT(attention=name, arch=...)``'s named archs for this kind
@@ -137,25 +170,14 @@ class AttentionKind:
     embed_dropout: ClassVar[bool] = False
     patch_merging: ClassVar[bool] = False
     norm_feeds_next: ClassVar[bool] = True
-    cross_stage_residual: ClassVar[bool] = False
+    carries_attention: ClassVar[bool] = False
     default_norm_cfg: ClassVar[Optional[dict]] = None
     lavit_presets: ClassVar[Dict[str, dict]] = {}
     toolbox_keywords: ClassVar[Optional[str]] = None
 
     def __init__(self, owner: str, given: Mapping[str, Any]):
-        """``given``: the kind's options the user set (None-free), refused by name if the kind
-        does not take them."""
-        names, known = self.Options.names(), kind_option_names()
-        for name in given:
-            if name not in known:
-                raise TypeError(f'{owner}: unknown option {name!r}: not an argument of '
-                                f'{owner} nor an option of any attention kind')
-            if name not in names:
-                takers = kinds_taking(name)
-                raise ValueError(
-                    f'{owner}: option {name} does not apply to attention={self.name!r} (its '
-                    f'options: {sorted(names) or "none"}); remove it'
-                    + (f', or use attention={" / ".join(map(repr, takers))}' if takers else ''))
+        """``given``: the kind's options the user set (field names of ``Options``,
+        None-free; ``read_groups`` refused the keys it does not take)."""
         self.owner = owner
         self.given = dict(given)
         self.options = self.Options.parse(owner, given)
@@ -166,12 +188,15 @@ class AttentionKind:
         (``stage.kind_keys``, a :class:`StageSpec`'s); the stage's sizes are checked
         already."""
 
-    def check_cross_stage(self, residual: bool) -> None:
-        """Refuses the kind's options of the cross-stage residual when it is off."""
+    @property
+    def cross_stage_residual(self) -> bool:
+        """Whether stages add the previous stage's attention (:class:`CrossStageOptions`, for
+        kinds that ``carries_attention``)."""
+        return getattr(self.options, 'cross_stage_residual', False)
 
     def cross_stage_rank(self) -> int:
         """The rank of the cross-stage residual's head map (``cross_stage.py``)."""
-        return DEFAULT_RANK
+        return getattr(self.options, 'cross_stage_rank', DEFAULT_RANK)
 
     def layer_args(self, **common) -> LayerArgs:
         """The ``LayerArgs`` of this kind's layers: the backbone's ``common`` ones and the

@@ -25,7 +25,7 @@ import torch.nn as nn
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState
 from .counter_random import Seed
-from .dense_transform import DenseTokenMap
+from .dense_transform import DenseTokenMap, TransformOptions
 from .dp_loss import dp_loss_of_scores
 from .kind import LayerArgs
 from .less_attention import LessAttentionMixin
@@ -66,8 +66,9 @@ class GlobalLessAttention(LessAttentionMixin, _GlobalBase):
     over all tokens sized for ``args.token_grid`` (module docstring)."""
     dp_loss_samples = False  # the whole square map
 
-    def __init__(self, args: LayerArgs, prefix: int = 1, kernel_size: int = 3,
-                 transform: str = 'local'):
+    def __init__(self, args: LayerArgs, prefix: int = 1,
+                 kernel_size: int = TransformOptions.la_kernel_size,
+                 transform: str = TransformOptions.la_transform):
         super().__init__(args, prefix)
         self.v = nn.Linear(args.dims, args.dims, bias=args.qkv_bias)
         heads, init = args.num_heads, args.options.la_init

@@ -18,13 +18,13 @@ from mmcv.cnn import build_norm_layer
 from ...grid import HW
 from .attention_state import AttentionBase, AttentionState, mix_heads_split
 from .counter_random import Seed, as_seed, counter_randint
-from .dense_transform import DenseTokenMap, LA_TRANSFORMS, check_la_transform
+from .dense_transform import DenseTokenMap, TransformOptions, check_la_transform
 from .dp_loss import dp_loss_of_scores
 from .embed import nchw_to_nlc, nlc_to_nchw
-from .cross_stage import DEFAULT_RANK
-from .kind import AttentionKind, LayerArgs, LayerOptions, register_attention_kind
+from .kind import (AttentionKind, CrossStageOptions, LayerArgs, LayerOptions,
+                   register_attention_kind)
 from .less_attention import LessAttentionMixin
-from .options import check_range, option
+from .options import LESS_ATTENTION, check_range, option
 from .token_transform import TokenGridTransform
 
 
@@ -162,9 +162,10 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
     VA key grid), for traces (ONNX export) only; None: unknown (see :meth:`theta_stride`).
     """
 
-    def __init__(self, args: LayerArgs, sr_ratio: int = 1, kernel_size: int = 3,
+    def __init__(self, args: LayerArgs, sr_ratio: int = 1,
+                 kernel_size: int = TransformOptions.la_kernel_size,
                  key_stride: int = 1, follows_va: Optional[bool] = None,
-                 transform: str = 'local'):
+                 transform: str = TransformOptions.la_transform):
         super().__init__(args, sr_ratio)
         self.key_stride = key_stride
         self.follows_va = follows_va
@@ -233,41 +234,37 @@ class SRLessAttention(LessAttentionMixin, _SRABase):
 
 
 @dataclass(frozen=True)
-class SRAOptions(LayerOptions):
-    """Options of attention='sra' (flat backbone keywords), besides ``LayerOptions``.
+class SRAOptions(LayerOptions, CrossStageOptions, TransformOptions):
+    """Options of attention='sra', besides ``LayerOptions``: in ``attention=dict(type='sra',
+    ...)`` and, those named ``la_*``, in ``less_attention=dict(...)`` without the prefix.
 
     Attributes:
         use_abs_pos_embed: the learned position tables (PVT v2 drops them and relies on its
             overlapping patch embedding and conv MLP for positions; an arch may set it).
         pretrain_img_size: the image size the position tables are defined for.
-        la_transform: the form of the LA layers' Theta/Psi: 'local' (a per-head k x k map
-            over the token grid, any input size) or 'dense' (the paper's: a per-head dense
+        cross_stage_residual, cross_stage_rank: :class:`CrossStageOptions`.
+        la_transform, la_kernel_size: :class:`TransformOptions`; 'dense' is a per-head
             N x N map over the stage's queries and N_r x N_r over its keys, sized for
-            ``la_map_size`` and resized bilinearly at other sizes).
+            ``la_map_size``.
         la_map_size: the (square) image size the dense maps are sized for (224 by default;
             the size you train at). 'dense' only.
-        la_kernel_size: kernel of the 'local' Theta/Psi (odd).
         la_key_stride: LA layers attend to a key grid this many times coarser than their
             stage's VA layers (1: the same grid, as the paper; 2: a quarter of the attention
-            products; docs/performance.md).
-        cross_stage_rank: rank r of the cross-stage residual's head map (r extra q/k dims in
-            each stage's first layer; ``cross_stage.py``); needs the residual.
+            products; docs/performance.md). 'local' only.
     LSA's own key here is the key cell holding the query (``locality.py``).
     """
     use_abs_pos_embed: bool = option(True, 'bool')
     pretrain_img_size: int = option(224, 'positive_int')
-    la_transform: str = option('local', LA_TRANSFORMS, la=True)
-    la_map_size: int = option(224, 'positive_int', la=True)
-    la_kernel_size: int = option(3, 'positive_int', la=True)
-    la_key_stride: int = option(1, 'positive_int', la=True)
-    cross_stage_rank: int = option(DEFAULT_RANK, 'positive_int')
+    la_map_size: int = option(224, 'positive_int', LESS_ATTENTION)
+    la_key_stride: int = option(1, 'positive_int', LESS_ATTENTION)
 
     def check(self, owner, given):
         if not self.use_abs_pos_embed and 'pretrain_img_size' in given:
-            raise ValueError(f'{owner}: pretrain_img_size sizes the position tables, which '
-                             f'use_abs_pos_embed=False leaves out: remove it')
-        check_la_transform(owner, self.la_transform, given, local_only=(
-            'la_kernel_size', 'la_key_stride'), dense_only=('la_map_size', ))
+            raise ValueError(f'{owner}: attention.pretrain_img_size sizes the position tables, '
+                             f'which use_abs_pos_embed=False leaves out: remove it')
+        check_la_transform(owner, type(self), self.la_transform, given,
+                           local_only=('la_key_stride', ), dense_only=('la_map_size', ))
+        super().check(owner, given)
 
 
 @register_attention_kind
@@ -280,7 +277,7 @@ class SpatialReductionKind(AttentionKind):
     Options = SRAOptions
     stage_keys = ('sr_ratios', )
     arch_keys = ('use_abs_pos_embed', )
-    cross_stage_residual = True
+    carries_attention = True
     toolbox_keywords = 'PyramidVisionTransformerV2'
 
     @property
@@ -298,15 +295,6 @@ class SpatialReductionKind(AttentionKind):
             return None
         side = -(-self.options.la_map_size // stride)
         return (side, side)
-
-    def check_cross_stage(self, residual: bool) -> None:
-        if 'cross_stage_rank' in self.given and not residual:
-            raise ValueError(f'{self.owner}: cross_stage_rank applies to the cross-stage '
-                             f'residual, which is off: remove it or set '
-                             f'cross_stage_residual=True')
-
-    def cross_stage_rank(self) -> int:
-        return self.options.cross_stage_rank
 
     @classmethod
     def check_stage(cls, owner: str, index: int, stage) -> None:

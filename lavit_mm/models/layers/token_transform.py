@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .attention_state import grid_to_tokens, tokens_to_grid
-from .dense_transform import LA_INITS
+from .dense_transform import LA_INITS, TransformOptions
 
 
 class TokenGridTransform(nn.Module):
@@ -26,10 +26,9 @@ class TokenGridTransform(nn.Module):
     transform of ``q``/``k`` equal to the transform of the logits ``q k^T``.
     """
 
-    def __init__(self, num_heads: int, kernel_size: int = 3, init: str = 'identity'):
+    def __init__(self, num_heads: int, kernel_size: int = TransformOptions.la_kernel_size,
+                 init: str = 'identity'):
         super().__init__()
-        if kernel_size % 2 != 1:
-            raise ValueError(f'la_kernel_size must be odd (a centred kernel), got {kernel_size}')
         if init not in LA_INITS:
             raise ValueError(f'la_init must be one of {LA_INITS}, got {init!r}')
         self.num_heads = num_heads
