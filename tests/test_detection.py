@@ -145,6 +145,7 @@ def test_short_training_run_loss_finite_and_decreasing(coco_root, tmp_path):
     from lavit_mm.apis import build_runner
     cfg = _demo_cfg(coco_root, tmp_path, **{
         'train_cfg.max_iters': 16, 'train_cfg.val_interval': 1000,
+        'train_dataloader.dataset.pipeline.2.scale': (128, 128),  # a quarter of the demo's
         'param_scheduler': [dict(type='ConstantLR', factor=1.0, by_epoch=False)],
         'optim_wrapper.optimizer.lr': 1e-3,
         'default_hooks.logger.interval': 1, 'log_processor.window_size': 1,

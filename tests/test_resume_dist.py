@@ -42,6 +42,7 @@ def options(coco_root, **extra):
         'default_hooks.logger.interval': 1, 'log_processor.window_size': 1,
         # stochastic depth draws from torch's global RNG, which mmengine does not checkpoint
         'model.backbone.drop_path_rate': 0.0,
+        'train_dataloader.dataset.pipeline.2.scale': (128, 128),  # a quarter of the demo's
     }
     opts.update(extra)
     return [f'{k}={v}' for k, v in opts.items()]
