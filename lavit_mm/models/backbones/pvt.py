@@ -5,7 +5,7 @@ embedding (``patch_padding=0``), LayerNorm eps 1e-6, no per-stage output norm.
 """
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
-from .spec import attention_config
+from .spec import attention_of_kind
 from .toolbox_keywords import MMDET_PVT
 
 _PVT_WIDTHS = dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
@@ -56,8 +56,5 @@ class PVT(HierarchicalViT):
 def sra_attention(owner: str, attention, **defaults) -> dict:
     """``attention`` of a PVT (a name or a dict) as a dict with ``defaults``, refused unless
     it is the 'sra' kind."""
-    attention = attention_config(owner, attention, **defaults)
-    if attention['type'] != 'sra':
-        raise ValueError(f"{owner}: attention type {attention['type']!r}: {owner} is the 'sra' "
-                         f"kind; use Swin or LaViT(attention='window') for windows")
-    return attention
+    return attention_of_kind(owner, attention, 'sra',
+                             "use Swin or LaViT(attention='window') for windows", **defaults)

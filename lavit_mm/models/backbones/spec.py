@@ -121,6 +121,17 @@ def attention_config(owner: str, attention: Union[str, dict], **defaults) -> dic
     return {**defaults, **attention}
 
 
+def attention_of_kind(owner: str, attention: Union[str, dict], kind: str, instead: str,
+                      **defaults) -> dict:
+    """``attention`` of a backbone that is one kind (PVT: 'sra', Swin: 'window') as a dict
+    with ``defaults``; another type is refused, saying what to use ``instead``."""
+    attention = attention_config(owner, attention, **defaults)
+    if attention['type'] != kind:
+        raise ValueError(f"{owner}: attention type {attention['type']!r}: {owner} is the "
+                         f"{kind!r} kind; {instead}")
+    return attention
+
+
 STAGE_TYPES = ('attn', 'conv')
 
 

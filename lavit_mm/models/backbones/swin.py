@@ -8,7 +8,7 @@ windows, relative position bias, LayerNorm (eps 1e-5) on each output.
 from lavit_mm.registry import MODELS
 from .hierarchical import HierarchicalViT
 from ..layers.window import small_input_windows, swin_arch
-from .spec import attention_config
+from .spec import attention_of_kind
 from .toolbox_keywords import SWIN_TRANSFORMER
 
 
@@ -30,9 +30,7 @@ class Swin(HierarchicalViT):
                  norm_cfg=dict(type='LN'), **kwargs):
         arch, kwargs = SWIN_TRANSFORMER.read('Swin', arch, dict(kwargs, attention=attention),
                                              'tiny', self.arch_zoo)
-        attention = attention_config('Swin', kwargs.pop('attention'))
-        if attention['type'] != 'window':
-            raise ValueError(f"Swin: attention type {attention['type']!r}: Swin is the "
-                             f"'window' kind; use LaViT for other kinds")
+        attention = attention_of_kind('Swin', kwargs.pop('attention'), 'window',
+                                      'use LaViT for other kinds')
         super().__init__(arch=arch, attention=attention, norm_after_stage=norm_after_stage,
                          norm_cfg=norm_cfg, **kwargs)
